@@ -1,0 +1,43 @@
+// Command diego-bench runs benchmark scenarios and prints, for each, a
+// readable table and a last line `RESULT {json}`.
+//
+//	diego-bench locket [flags]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+var scenarios = map[string]func(ctx context.Context, args []string) error{
+	"locket": runLocket,
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: diego-bench SCENARIO [flags]\n\nscenarios:\n  locket   presences and locks refreshed against locket on a real database")
+}
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+		os.Exit(2)
+	}
+	run, ok := scenarios[os.Args[1]]
+	if !ok {
+		usage()
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[2:]); err != nil {
+		if err == flag.ErrHelp {
+			os.Exit(2)
+		}
+		fmt.Fprintf(os.Stderr, "diego-bench %s: %v\n", os.Args[1], err)
+		os.Exit(1)
+	}
+}

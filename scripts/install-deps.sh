@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs, from Debian's packages, what `make run` and `make test` need and
+# is missing. The test databases are installed by scripts/testdb.sh, which
+# also runs them. Usage: install-deps.sh run|test
+set -euo pipefail
+what=${1:-test}
+case "$what" in run|test) ;; *) echo "usage: $0 run|test" >&2; exit 2 ;; esac
+
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# The protobuf compiler `make proto` is pinned to (the test run checks the
+# generated code against it).
+[ "$what" = test ] && { have protoc || need+=(protobuf-compiler); }
+
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "install-deps: need root to install: ${need[*]}" >&2
+    exit 1
+  fi
+  echo "install-deps: installing ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null 2>&1 || {
+    apt-get update -q >/dev/null
+    apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
+  }
+fi
+exit 0
