@@ -37,6 +37,7 @@ type DB struct {
 	flavor   Flavor
 	attempts int
 	wait     time.Duration
+	txOpts   *sql.TxOptions
 	rebinds  *rebindCache
 	// writer serializes this process's SQLite transactions, so they queue
 	// in Go instead of spinning in SQLite's busy handler. nil elsewhere.
@@ -66,6 +67,20 @@ func (db *DB) WithRetry(attempts int, wait time.Duration) *DB {
 	c := *db
 	c.attempts = max(attempts, 1)
 	c.wait = max(wait, 0)
+	return &c
+}
+
+// WithReadCommitted returns a copy of db, sharing its pool, whose
+// transactions run at READ COMMITTED on MySQL instead of its default
+// REPEATABLE READ, so that a locking read of a missing row takes no gap
+// lock: concurrent inserts of different keys then never wait for or
+// deadlock with each other. PostgreSQL runs at READ COMMITTED already and
+// SQLite serializes writers, so nothing changes for them.
+func (db *DB) WithReadCommitted() *DB {
+	c := *db
+	if db.flavor == MySQL {
+		c.txOpts = &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+	}
 	return &c
 }
 
@@ -139,7 +154,7 @@ func (db *DB) transactOnce(ctx context.Context, fn func(ctx context.Context, tx 
 			return ctx.Err()
 		}
 	}
-	stx, err := db.sql.BeginTx(ctx, nil)
+	stx, err := db.sql.BeginTx(ctx, db.txOpts)
 	if err != nil {
 		return Classify(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,6 +26,7 @@ import (
 	"github.com/tedsuo/ifrit"
 	"github.com/tedsuo/ifrit/grouper"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/status"
 )
 
 // Options shape the scenario.
@@ -66,6 +68,26 @@ type holder struct {
 type sample struct {
 	lat      report.Latencies
 	failures int
+	errors   map[string]int
+}
+
+func (s *sample) fail(err error) {
+	s.failures++
+	if s.errors == nil {
+		s.errors = map[string]int{}
+	}
+	s.errors[status.Convert(err).Message()]++
+}
+
+func (s *sample) merge(o *sample) {
+	s.lat.Merge(&o.lat)
+	s.failures += o.failures
+	for k, v := range o.errors {
+		if s.errors == nil {
+			s.errors = map[string]int{}
+		}
+		s.errors[k] += v
+	}
 }
 
 // Run runs the scenario and writes the table and RESULT line to out.
@@ -154,7 +176,7 @@ func Run(ctx context.Context, opts Options, out io.Writer) error {
 	var mu sync.Mutex
 	var lost atomic.Int64
 	var wg sync.WaitGroup
-	var writesAtWarm int64
+	var writesAtWarm writes
 	var warmOnce sync.Once
 	warmTimer := time.AfterFunc(time.Until(warmEnd), func() {
 		warmOnce.Do(func() { writesAtWarm, _ = dbWrites(ctx, l.DB) })
@@ -175,39 +197,37 @@ func Run(ctx context.Context, opts Options, out io.Writer) error {
 				case <-runCtx.Done():
 					mu.Lock()
 					if h.presence {
-						presenceRes.lat.Merge(&mine.lat)
-						presenceRes.failures += mine.failures
+						presenceRes.merge(&mine)
 					} else {
-						lockRes.lat.Merge(&mine.lat)
-						lockRes.failures += mine.failures
+						lockRes.merge(&mine)
 					}
-					claimRes.lat.Merge(&claims.lat)
-					claimRes.failures += claims.failures
+					claimRes.merge(&claims)
 					mu.Unlock()
 					return
 				case <-timer.C:
 				}
-				callCtx, callCancel := context.WithTimeout(runCtx, h.interval)
+				// A call in flight when the run ends is allowed to finish.
+				callCtx, callCancel := context.WithTimeout(ctx, h.interval)
 				t0 := time.Now()
 				_, err := h.conn.Lock(callCtx, req, grpc.WaitForReady(true))
 				d := time.Since(t0)
 				callCancel()
 				switch {
-				case runCtx.Err() != nil:
+				case t0.After(end):
 				case first:
 					claims.lat.Add(d)
 					if err != nil {
-						claims.failures++
+						claims.fail(err)
 					}
 				case t0.After(warmEnd):
 					mine.lat.Add(d)
 					if err != nil {
-						mine.failures++
+						mine.fail(err)
 					}
 				}
 				if err == nil {
 					held = true
-				} else if held && runCtx.Err() == nil {
+				} else if held && !t0.After(end) {
 					lost.Add(1)
 					held = false
 				}
@@ -226,9 +246,10 @@ func Run(ctx context.Context, opts Options, out io.Writer) error {
 	}
 
 	steadyRate := float64(presenceRes.lat.Count()+lockRes.lat.Count()) / elapsed.Seconds()
-	writesPerSec := 0.0
+	var stmtsPerSec, rowsPerSec float64
 	if haveWrites {
-		writesPerSec = float64(writesAfter-writesAtWarm) / elapsed.Seconds()
+		stmtsPerSec = float64(writesAfter.statements-writesAtWarm.statements) / elapsed.Seconds()
+		rowsPerSec = float64(writesAfter.rows-writesAtWarm.rows) / elapsed.Seconds()
 	}
 
 	t := report.Table{
@@ -240,7 +261,12 @@ func Run(ctx context.Context, opts Options, out io.Writer) error {
 	t.Row("lock refresh", lockRes.lat.Count(), lockRes.failures, lockRes.lat.Percentile(50), lockRes.lat.Percentile(99), lockRes.lat.Max())
 	t.Print(out)
 	fmt.Fprintf(out, "\nsteady refreshes: %.0f/s   database writes: %s   presences lost: %d   presences present at the end: %d/%d\n",
-		steadyRate, writesLabel(haveWrites, writesPerSec), lost.Load(), stillThere, opts.Presences)
+		steadyRate, writesLabel(haveWrites, stmtsPerSec, rowsPerSec), lost.Load(), stillThere, opts.Presences)
+	for _, smp := range []*sample{&claimRes, &presenceRes, &lockRes} {
+		for msg, n := range smp.errors {
+			fmt.Fprintf(out, "error: %d x %s\n", n, msg)
+		}
+	}
 	verdict := "met"
 	if presenceRes.lat.Percentile(99) > 20*time.Millisecond {
 		verdict = "missed"
@@ -248,52 +274,59 @@ func Run(ctx context.Context, opts Options, out io.Writer) error {
 	fmt.Fprintf(out, "target p99 <= 20 ms: %s\n", verdict)
 
 	return report.Result(out, "locket", map[string]any{
-		"presences":           opts.Presences,
-		"locks":               len(lockHolders),
-		"driver":              opts.DB.DriverName,
-		"measured_s":          elapsed.Seconds(),
-		"refresh_p50_ms":      report.Ms(presenceRes.lat.Percentile(50)),
-		"refresh_p99_ms":      report.Ms(presenceRes.lat.Percentile(99)),
-		"refresh_max_ms":      report.Ms(presenceRes.lat.Max()),
-		"lock_refresh_p99_ms": report.Ms(lockRes.lat.Percentile(99)),
-		"claim_p99_ms":        report.Ms(claimRes.lat.Percentile(99)),
-		"refreshes_per_s":     steadyRate,
-		"db_writes_per_s":     writesPerSec,
-		"failed":              presenceRes.failures + lockRes.failures + claimRes.failures,
-		"presences_lost":      lost.Load(),
-		"presences_present":   stillThere,
-		"target_p99_ms":       20,
-		"target":              verdict,
+		"presences":                 opts.Presences,
+		"locks":                     len(lockHolders),
+		"driver":                    opts.DB.DriverName,
+		"measured_s":                elapsed.Seconds(),
+		"refresh_p50_ms":            report.Ms(presenceRes.lat.Percentile(50)),
+		"refresh_p99_ms":            report.Ms(presenceRes.lat.Percentile(99)),
+		"refresh_max_ms":            report.Ms(presenceRes.lat.Max()),
+		"lock_refresh_p99_ms":       report.Ms(lockRes.lat.Percentile(99)),
+		"claim_p99_ms":              report.Ms(claimRes.lat.Percentile(99)),
+		"refreshes_per_s":           steadyRate,
+		"db_rows_written_per_s":     rowsPerSec,
+		"db_write_statements_per_s": stmtsPerSec,
+		"failed":                    presenceRes.failures + lockRes.failures + claimRes.failures,
+		"presences_lost":            lost.Load(),
+		"presences_present":         stillThere,
+		"target_p99_ms":             20,
+		"target":                    verdict,
 	})
 }
 
-func writesLabel(ok bool, v float64) string {
+func writesLabel(ok bool, stmts, rows float64) string {
 	if !ok {
 		return "n/a (MySQL/MariaDB only)"
 	}
-	return fmt.Sprintf("%.0f statements/s (INSERT+UPDATE+DELETE)", v)
+	return fmt.Sprintf("%.0f rows/s in %.0f statements/s", rows, stmts)
 }
 
-// dbWrites reads MySQL's cumulative count of write statements.
-func dbWrites(ctx context.Context, db *sqldb.DB) (int64, bool) {
+// writes are MySQL's cumulative counts of write statements and rows written.
+type writes struct{ statements, rows int64 }
+
+// dbWrites reads them; ok is false on other databases.
+func dbWrites(ctx context.Context, db *sqldb.DB) (w writes, ok bool) {
 	if db.Flavor() != sqldb.MySQL {
-		return 0, false
+		return w, false
 	}
-	rows, err := db.QueryContext(ctx, "SHOW GLOBAL STATUS WHERE Variable_name IN ('Com_insert', 'Com_update', 'Com_delete')")
+	rows, err := db.QueryContext(ctx, "SHOW GLOBAL STATUS WHERE Variable_name IN ('Com_insert', 'Com_update', 'Com_delete', 'Handler_write', 'Handler_update', 'Handler_delete')")
 	if err != nil {
-		return 0, false
+		return w, false
 	}
 	defer rows.Close()
-	var total int64
 	for rows.Next() {
 		var name, value string
 		if err := rows.Scan(&name, &value); err != nil {
-			return 0, false
+			return w, false
 		}
 		n, _ := strconv.ParseInt(value, 10, 64)
-		total += n
+		if strings.HasPrefix(name, "Com_") {
+			w.statements += n
+		} else {
+			w.rows += n
+		}
 	}
-	return total, rows.Err() == nil
+	return w, rows.Err() == nil
 }
 
 // cellPresence is a realistic CellPresence JSON value of about 500 bytes.

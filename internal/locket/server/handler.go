@@ -138,9 +138,11 @@ func (h *Handler) FetchAll(ctx context.Context, req *locketpb.FetchAllRequest) (
 }
 
 // serve wraps one RPC: logging session, storage deadline, metrics, and the
-// conversion of storage errors to the wire. As in the reference, storage
-// work runs under its own deadline rather than the caller's context, so a
-// caller that gives up does not leave a half-done transaction behind.
+// conversion of storage errors to the wire. Storage work is bounded by the
+// operation timeout and by the caller's context: unlike the reference, work
+// for a caller that gave up is abandoned (its transaction rolls back), so an
+// overloaded server sheds the backlog instead of serving requests nobody
+// waits for.
 func (h *Handler) serve(ctx context.Context, requestType, key, owner string, f func(lager.Logger, context.Context) error) error {
 	data := lager.Data{"request-type": requestType, "key": key, "owner": owner}
 	if id := requestID(ctx); id != "" {
@@ -152,7 +154,7 @@ func (h *Handler) serve(ctx context.Context, requestType, key, owner string, f f
 
 	done := h.Metrics.begin(requestType)
 	start := time.Now()
-	dbCtx, cancel := context.WithTimeout(context.Background(), h.OpTimeout)
+	dbCtx, cancel := context.WithTimeout(ctx, h.OpTimeout)
 	err := f(logger, dbCtx)
 	cancel()
 

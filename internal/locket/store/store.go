@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/diego-go/diego/internal/locket"
@@ -19,11 +20,15 @@ import (
 type Store struct {
 	db      *sqldb.DB
 	newGUID func() string
+	batcher atomic.Pointer[Batcher]
 }
 
-// New returns a store on db.
+// New returns a store on db. Its transactions run at READ COMMITTED: a
+// first Lock of a key reads a missing row FOR UPDATE, and under MySQL's
+// REPEATABLE READ that takes a gap lock on which thousands of cells
+// registering at once would queue and deadlock.
 func New(db *sqldb.DB) *Store {
-	return &Store{db: db, newGUID: uuid.NewString}
+	return &Store{db: db.WithReadCommitted(), newGUID: uuid.NewString}
 }
 
 // The reference creates its table this way on every start; the same DDL
@@ -88,19 +93,28 @@ func (s *Store) Lock(ctx context.Context, res *locketpb.Resource, ttl int64) (*l
 	if err := checkLengths(res, typ); err != nil {
 		return nil, err
 	}
-	var out *locket.Lock
+	next := &locket.Lock{Key: res.GetKey(), Owner: res.GetOwner(), Value: res.GetValue(), Type: typ, TTLInSeconds: ttl}
+	// Almost every Lock is a holder's heartbeat, which a running Batcher
+	// settles together with others.
+	if b := s.batcher.Load(); b != nil {
+		r := b.submit(ctx, next)
+		switch {
+		case r.err != nil:
+			return nil, r.err
+		case r.refreshed:
+			return next, nil
+		}
+	}
+	return s.lockTx(ctx, next)
+}
+
+// lockTx is the general case in one transaction: create the row, take an
+// ownerless one, give a legacy row its modified id, or collide.
+func (s *Store) lockTx(ctx context.Context, next *locket.Lock) (*locket.Lock, error) {
 	err := s.db.Transact(ctx, func(ctx context.Context, tx *sqldb.Tx) error {
-		out = nil
-		cur, err := fetchForUpdate(ctx, tx, res.GetKey())
+		cur, err := fetchForUpdate(ctx, tx, next.Key)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
-		}
-		next := &locket.Lock{
-			Key:          res.GetKey(),
-			Owner:        res.GetOwner(),
-			Value:        res.GetValue(),
-			Type:         typ,
-			TTLInSeconds: ttl,
 		}
 		if cur == nil {
 			next.ModifiedIndex = 1
@@ -108,13 +122,9 @@ func (s *Store) Lock(ctx context.Context, res *locketpb.Resource, ttl int64) (*l
 			_, err = tx.ExecContext(ctx,
 				"INSERT INTO locks (path, owner, value, type, modified_index, modified_id, ttl) VALUES (?, ?, ?, ?, ?, ?, ?)",
 				next.Key, next.Owner, next.Value, next.Type, next.ModifiedIndex, next.ModifiedID, next.TTLInSeconds)
-			if err != nil {
-				return err
-			}
-			out = next
-			return nil
+			return err
 		}
-		if cur.Owner != "" && cur.Owner != res.GetOwner() {
+		if cur.Owner != "" && cur.Owner != next.Owner {
 			return locket.ErrLockCollision
 		}
 		next.ModifiedIndex = cur.ModifiedIndex + 1
@@ -125,16 +135,12 @@ func (s *Store) Lock(ctx context.Context, res *locketpb.Resource, ttl int64) (*l
 		_, err = tx.ExecContext(ctx,
 			"UPDATE locks SET owner = ?, value = ?, type = ?, modified_index = ?, modified_id = ?, ttl = ? WHERE path = ?",
 			next.Owner, next.Value, next.Type, next.ModifiedIndex, next.ModifiedID, next.TTLInSeconds, next.Key)
-		if err != nil {
-			return err
-		}
-		out = next
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return out, nil
+	return next, nil
 }
 
 // Release deletes the row of res.Key if res.Owner holds it. A missing row

@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"errors"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -13,16 +15,42 @@ import (
 	"github.com/diego-go/diego/internal/locket/store"
 	"github.com/diego-go/diego/internal/sqldb"
 	"github.com/diego-go/diego/internal/sqldb/sqltest"
+	"github.com/tedsuo/ifrit"
 )
 
 func res(key, owner, value string, code locketpb.TypeCode) *locketpb.Resource {
 	return &locketpb.Resource{Key: key, Owner: owner, Value: value, TypeCode: code}
 }
 
-func newStore(t *testing.T, cfg sqldb.Config) (*store.Store, *sqldb.DB) {
+// modes runs fn with heartbeats applied one by one and with a running
+// Batcher, which must not change any outcome.
+func modes(t *testing.T, fn func(t *testing.T, cfg sqldb.Config, batched bool)) {
+	for _, flavor := range sqltest.Dialects(t) {
+		t.Run(string(flavor), func(t *testing.T) {
+			t.Run("direct", func(t *testing.T) { fn(t, sqltest.NewDatabase(t, flavor), false) })
+			t.Run("batched", func(t *testing.T) { fn(t, sqltest.NewDatabase(t, flavor), true) })
+		})
+	}
+}
+
+func newStore(t *testing.T, cfg sqldb.Config, batched bool) (*store.Store, *sqldb.DB) {
+	s, db, _ := newBatchedStore(t, cfg, batched)
+	return s, db
+}
+
+func newBatchedStore(t *testing.T, cfg sqldb.Config, batched bool) (*store.Store, *sqldb.DB, *store.Batcher) {
 	t.Helper()
 	db := sqltest.Open(t, cfg)
 	s := store.New(db)
+	var b *store.Batcher
+	if batched {
+		b = store.NewBatcher(s, 2, 8, 10*time.Second)
+		p := ifrit.Invoke(b)
+		t.Cleanup(func() {
+			p.Signal(os.Interrupt)
+			<-p.Wait()
+		})
+	}
 	if err := s.CreateTables(context.Background(), true); err != nil {
 		t.Fatal(err)
 	}
@@ -30,13 +58,13 @@ func newStore(t *testing.T, cfg sqldb.Config) (*store.Store, *sqldb.DB) {
 	if err := s.CreateTables(context.Background(), true); err != nil {
 		t.Fatal(err)
 	}
-	return s, db
+	return s, db, b
 }
 
 func TestStore(t *testing.T) {
-	sqltest.Run(t, func(t *testing.T, cfg sqldb.Config) {
+	modes(t, func(t *testing.T, cfg sqldb.Config, batched bool) {
 		ctx := context.Background()
-		s, db := newStore(t, cfg)
+		s, db := newStore(t, cfg, batched)
 
 		l1, err := s.Lock(ctx, res("bbs", "a", "v1", locketpb.TypeCode_LOCK), 15)
 		if err != nil {
@@ -134,13 +162,22 @@ func TestStore(t *testing.T) {
 		if err != nil || n.Value != "" || n.Type != "" || n.ModifiedIndex != 0 {
 			t.Fatalf("row with defaults: %+v, %v", n, err)
 		}
+		// Its owner's next Lock gives it a modified id.
+		n, err = s.Lock(ctx, res("nulls", "o", "v", locketpb.TypeCode_LOCK), 15)
+		if err != nil || n.ModifiedIndex != 1 || n.ModifiedID == "" {
+			t.Fatalf("lock of a legacy row: %+v, %v", n, err)
+		}
+		n2, err := s.Lock(ctx, res("nulls", "o", "v", locketpb.TypeCode_LOCK), 15)
+		if err != nil || n2.ModifiedIndex != 2 || n2.ModifiedID != n.ModifiedID {
+			t.Fatalf("heartbeat of a legacy row: %+v, %v", n2, err)
+		}
 	})
 }
 
 func TestConcurrentContenders(t *testing.T) {
-	sqltest.Run(t, func(t *testing.T, cfg sqldb.Config) {
+	modes(t, func(t *testing.T, cfg sqldb.Config, batched bool) {
 		ctx := context.Background()
-		s, _ := newStore(t, cfg)
+		s, _ := newStore(t, cfg, batched)
 		const contenders = 8
 		var wg sync.WaitGroup
 		winners := make(chan string, contenders)
@@ -185,3 +222,66 @@ func TestConcurrentContenders(t *testing.T) {
 		}
 	})
 }
+
+// TestBatchedHeartbeats sends many heartbeats at once, from several owners,
+// some for the same key, some for keys another owner holds, some for new
+// keys, and checks every answer and the final rows.
+func TestBatchedHeartbeats(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, cfg sqldb.Config) {
+		ctx := context.Background()
+		s, _, b := newBatchedStore(t, cfg, true)
+		const cells = 40
+		for i := 0; i < cells; i++ {
+			if _, err := s.Lock(ctx, res(cellKey(i), "rep", "v0", locketpb.TypeCode_PRESENCE), 15); err != nil {
+				t.Fatal(err)
+			}
+		}
+		const rounds = 3
+		var wg sync.WaitGroup
+		errs := make(chan error, cells*rounds*3)
+		for r := 0; r < rounds; r++ {
+			for i := 0; i < cells; i++ {
+				wg.Add(3)
+				go func(i int) { // the holder, twice per round
+					defer wg.Done()
+					if _, err := s.Lock(ctx, res(cellKey(i), "rep", "v1", locketpb.TypeCode_PRESENCE), 20); err != nil {
+						errs <- err
+					}
+				}(i)
+				go func(i int) {
+					defer wg.Done()
+					if _, err := s.Lock(ctx, res(cellKey(i), "rep", "v1", locketpb.TypeCode_PRESENCE), 20); err != nil {
+						errs <- err
+					}
+				}(i)
+				go func(i int) { // an intruder, always refused
+					defer wg.Done()
+					if _, err := s.Lock(ctx, res(cellKey(i), "intruder", "x", locketpb.TypeCode_PRESENCE), 20); !errors.Is(err, locket.ErrLockCollision) {
+						errs <- err
+					}
+				}(i)
+			}
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Errorf("unexpected answer: %v", err)
+		}
+		for i := 0; i < cells; i++ {
+			l, err := s.Fetch(ctx, cellKey(i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l.Owner != "rep" || l.Value != "v1" || l.TTLInSeconds != 20 || l.ModifiedIndex != 1+2*rounds {
+				t.Fatalf("%s: %+v, want owner rep, value v1, ttl 20, index %d", cellKey(i), l, 1+2*rounds)
+			}
+		}
+		batches, heartbeats := b.Stats()
+		t.Logf("%d heartbeats in %d batches", heartbeats, batches)
+		if batches == 0 || heartbeats <= batches {
+			t.Fatalf("%d heartbeats in %d batches: concurrent heartbeats were not grouped", heartbeats, batches)
+		}
+	})
+}
+
+func cellKey(i int) string { return "cell-" + strconv.Itoa(i) }
