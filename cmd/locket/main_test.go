@@ -265,10 +265,15 @@ func TestLocketDaemon(t *testing.T) {
 				`RequestsInFlight{request_type="Fetch"} 0`,
 				`RequestLatencyMax{request_type="Lock"}`,
 				"ActiveLocks", "ActivePresences", "LocksExpired", "PresenceExpired", "DBOpenConnections",
+				"DBWaitDuration", "DBWaitCount", "DBQueriesSucceeded", "DBQueriesFailed", "DBQueriesInFlight", "DBQueryDurationMax",
+				"locket_heartbeat_batches_total",
 			} {
 				if !strings.Contains(body, want) {
 					t.Errorf("/metrics lacks %q", want)
 				}
+			}
+			if v := metricValue(body, "DBQueriesTotal"); v < 10 {
+				t.Errorf("DBQueriesTotal = %v after dozens of requests", v)
 			}
 			if !strings.Contains(body, "PresenceExpired 1") {
 				t.Errorf("PresenceExpired should count the expired presence:\n%s", grep(body, "Expired"))
@@ -359,6 +364,18 @@ func httpGet(t *testing.T, url string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// metricValue reads an unlabelled metric from Prometheus text.
+func metricValue(body, name string) float64 {
+	for _, l := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(l, name+" "); ok {
+			var f float64
+			fmt.Sscan(v, &f)
+			return f
+		}
+	}
+	return -1
 }
 
 func grep(s, sub string) string {

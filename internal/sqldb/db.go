@@ -39,6 +39,7 @@ type DB struct {
 	wait     time.Duration
 	txOpts   *sql.TxOptions
 	rebinds  *rebindCache
+	monitor  *monitor
 	// writer serializes this process's SQLite transactions, so they queue
 	// in Go instead of spinning in SQLite's busy handler. nil elsewhere.
 	writer chan struct{}
@@ -86,7 +87,9 @@ func (db *DB) WithReadCommitted() *DB {
 
 // ExecContext runs a canonical statement outside any transaction.
 func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	done := db.monitor.start()
 	r, err := db.sql.ExecContext(ctx, db.Rebind(query), args...)
+	done(err)
 	return r, Classify(err)
 }
 
@@ -94,13 +97,16 @@ func (db *DB) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 // returned rows are not classified: pass them through Classify, or return
 // them from a Transact callback, which does.
 func (db *DB) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	done := db.monitor.start()
 	rows, err := db.sql.QueryContext(ctx, db.Rebind(query), args...)
+	done(err)
 	return rows, Classify(err)
 }
 
 // QueryRowContext runs a canonical query expected to return at most one row.
 func (db *DB) QueryRowContext(ctx context.Context, query string, args ...any) *Row {
-	return &Row{row: db.sql.QueryRowContext(ctx, db.Rebind(query), args...)}
+	done := db.monitor.start()
+	return &Row{row: db.sql.QueryRowContext(ctx, db.Rebind(query), args...), done: done}
 }
 
 // Transact runs fn in one transaction and commits it if fn returns nil.
@@ -194,7 +200,9 @@ func (tx *Tx) Rebind(query string) string { return tx.db.Rebind(query) }
 
 // ExecContext runs a canonical statement in the transaction.
 func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	done := tx.db.monitor.start()
 	r, err := tx.tx.ExecContext(ctx, tx.db.Rebind(query), args...)
+	done(err)
 	return r, Classify(err)
 }
 
@@ -202,21 +210,38 @@ func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.R
 // before the next statement; their errors are classified when returned from
 // the Transact callback.
 func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	done := tx.db.monitor.start()
 	rows, err := tx.tx.QueryContext(ctx, tx.db.Rebind(query), args...)
+	done(err)
 	return rows, Classify(err)
 }
 
 // QueryRowContext runs a canonical query expected to return at most one row.
 func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *Row {
-	return &Row{row: tx.tx.QueryRowContext(ctx, tx.db.Rebind(query), args...)}
+	done := tx.db.monitor.start()
+	return &Row{row: tx.tx.QueryRowContext(ctx, tx.db.Rebind(query), args...), done: done}
 }
 
 // Row is the result of QueryRowContext.
-type Row struct{ row *sql.Row }
+type Row struct {
+	row  *sql.Row
+	done func(error) // the statement's monitor, settled by the first Scan
+}
 
 // Scan copies the row's columns into dest. It returns sql.ErrNoRows when
 // there was no row, and classified errors otherwise.
-func (r *Row) Scan(dest ...any) error { return Classify(r.row.Scan(dest...)) }
+func (r *Row) Scan(dest ...any) error {
+	err := r.row.Scan(dest...)
+	if r.done != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			r.done(nil) // no row is an answer, not a failure
+		} else {
+			r.done(err)
+		}
+		r.done = nil
+	}
+	return Classify(err)
+}
 
 // Err returns the error of running the query, if any, without scanning.
 func (r *Row) Err() error { return Classify(r.row.Err()) }

@@ -64,7 +64,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		_ = sdb.Close()
 		return nil, fmt.Errorf("sqldb: connecting to %s database: %w", flavor, Classify(err))
 	}
-	db := &DB{sql: sdb, flavor: flavor, attempts: DefaultAttempts, wait: DefaultRetryWait, rebinds: &rebindCache{}}
+	db := &DB{sql: sdb, flavor: flavor, attempts: DefaultAttempts, wait: DefaultRetryWait, rebinds: &rebindCache{}, monitor: &monitor{}}
 	if flavor == SQLite {
 		db.writer = make(chan struct{}, 1)
 	}

@@ -202,6 +202,7 @@ func New(logger lager.Logger, sink debugserver.LevelSetter, cfg Config) (*Locket
 				return st.Count(ctx, typ)
 			}),
 			Locks: lockMetrics, Requests: requests,
+			OnReport: func() { db.ResetMax() },
 		}},
 		grouper.Member{Name: "unrecoverable-error-watch", Runner: ifrit.RunFunc(func(signals <-chan os.Signal, ready chan<- struct{}) error {
 			close(ready)

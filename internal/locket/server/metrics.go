@@ -134,6 +134,8 @@ type Reporter struct {
 	Counter  Counter
 	Locks    *LockMetrics
 	Requests *RequestMetrics
+	// OnReport, if set, is called at the end of every interval.
+	OnReport func()
 }
 
 // Run implements ifrit.Runner.
@@ -150,6 +152,9 @@ func (r *Reporter) Run(signals <-chan os.Signal, ready chan<- struct{}) error {
 		case <-ticker.C():
 			r.count(logger)
 			r.Requests.report()
+			if r.OnReport != nil {
+				r.OnReport()
+			}
 		}
 	}
 }
