@@ -27,6 +27,8 @@ type DB struct {
 	logger  lager.Logger
 	now     func() time.Time
 	newGUID func() (string, error)
+
+	maxTaskRetries int
 }
 
 // Deps are what New needs. Now and NewGUID default to the wall clock and
@@ -37,11 +39,15 @@ type Deps struct {
 	Logger  lager.Logger
 	Now     func() time.Time
 	NewGUID func() (string, error)
+
+	// MaxTaskRetries is max_task_retries: a task rejected this many times
+	// fails on its next rejection (0: on the first).
+	MaxTaskRetries int
 }
 
 // New returns a store.
 func New(d Deps) *DB {
-	db := &DB{sql: d.SQL, crypt: d.Cryptor, logger: d.Logger, now: d.Now, newGUID: d.NewGUID}
+	db := &DB{sql: d.SQL, crypt: d.Cryptor, logger: d.Logger, now: d.Now, newGUID: d.NewGUID, maxTaskRetries: d.MaxTaskRetries}
 	if db.now == nil {
 		db.now = time.Now
 	}
