@@ -29,7 +29,7 @@ type ImageLayer_DigestAlgorithm int32
 const (
 	ImageLayer_DigestAlgorithmInvalid ImageLayer_DigestAlgorithm = 0
 	ImageLayer_SHA256                 ImageLayer_DigestAlgorithm = 1
-	ImageLayer_SHA512                 ImageLayer_DigestAlgorithm = 2 // no longer accepted by validation
+	ImageLayer_SHA512                 ImageLayer_DigestAlgorithm = 2 // marked deprecated by the reference, still accepted
 )
 
 // Enum value maps for ImageLayer_DigestAlgorithm.
