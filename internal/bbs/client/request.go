@@ -1,0 +1,130 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/diego-go/diego/internal/bbs/routes"
+	"github.com/diego-go/diego/internal/models"
+)
+
+// InvalidResponseMessage is the text of the error for a non-protobuf answer
+// with a status above 299.
+const InvalidResponseMessage = "Invalid Response with status code: %d"
+
+// ErrEndpointNotFound is returned (this very value) when the BBS answers a
+// plain-text 404: the route does not exist on that BBS. Compare with ==;
+// errors.Is matches every InvalidResponse error.
+var ErrEndpointNotFound = models.NewError(models.Error_InvalidResponse, fmt.Sprintf(InvalidResponseMessage, http.StatusNotFound))
+
+// errorCarrier is every response message but PingResponse.
+type errorCarrier interface {
+	GetError() *models.Error
+}
+
+// call sends req to the named route and decodes the answer into resp. It
+// returns the transport error after the retries, else the in-band error.
+func (c *Client) call(ctx context.Context, name string, req, resp proto.Message) error {
+	if err := c.do(ctx, name, req, resp); err != nil {
+		return err
+	}
+	return inBand(resp)
+}
+
+// inBand returns the error the BBS put in resp, or nil.
+func inBand(resp proto.Message) error {
+	if ec, ok := resp.(errorCarrier); ok {
+		if e := ec.GetError(); e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// do sends req to the named route up to c.retries times until an attempt
+// gets an answer it can decode into resp; in-band errors count as answers.
+func (c *Client) do(ctx context.Context, name string, req, resp proto.Message) error {
+	route, err := routeByName(name)
+	if err != nil {
+		return err
+	}
+	var body []byte
+	if req != nil {
+		if body, err = models.Marshal(req); err != nil {
+			return fmt.Errorf("bbs client: encoding %s request: %w", name, err)
+		}
+	}
+	id := requestIDFor(ctx)
+	for attempt := 1; ; attempt++ {
+		err = c.attempt(ctx, route, id, body, resp)
+		if err == nil || attempt >= c.retries || ctx.Err() != nil {
+			return err
+		}
+		if !sleep(ctx, c.retryInterval) {
+			return err
+		}
+	}
+}
+
+// attempt makes one request.
+func (c *Client) attempt(ctx context.Context, route routes.Route, id string, body []byte, resp proto.Message) error {
+	req, err := http.NewRequestWithContext(ctx, route.Method, c.baseURL+route.Path, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("bbs client: %w", err)
+	}
+	req.Header.Set("Content-Type", routes.ProtobufContentType)
+	req.Header.Set(routes.RequestIDHeader, id)
+	proto.Reset(resp) // nothing of an earlier attempt may show through
+	res, err := c.http.Do(req)
+	if err != nil {
+		return transportError(err)
+	}
+	defer res.Body.Close()
+
+	if v, ok := res.Header[routes.RouterErrorHeader]; ok && len(v) > 0 {
+		drain(res.Body)
+		return models.NewError(models.Error_RouterError, v[0])
+	}
+	mediaType, _, _ := mime.ParseMediaType(res.Header.Get("Content-Type"))
+	if mediaType != routes.ProtobufContentType {
+		drain(res.Body)
+		switch {
+		case res.StatusCode == http.StatusNotFound:
+			return ErrEndpointNotFound
+		case res.StatusCode > 299:
+			return models.NewError(models.Error_InvalidResponse, fmt.Sprintf(InvalidResponseMessage, res.StatusCode))
+		}
+		return nil
+	}
+	buf, err := io.ReadAll(res.Body)
+	if err != nil {
+		if isTimeout(err) {
+			return models.NewError(models.Error_Timeout, err.Error())
+		}
+		return models.NewError(models.Error_InvalidResponse, "failed to read body: "+err.Error())
+	}
+	if err := models.Unmarshal(buf, resp); err != nil {
+		return models.NewError(models.Error_InvalidProtobufMessage, "failed to unmarshal proto: "+err.Error())
+	}
+	return nil
+}
+
+// transportError converts timeouts to the Timeout error type.
+func transportError(err error) error {
+	if isTimeout(err) {
+		return models.NewError(models.Error_Timeout, err.Error())
+	}
+	return err
+}
+
+// drain reads a little of an unwanted body so that the connection can be
+// reused.
+func drain(r io.Reader) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(r, 4<<10))
+}
