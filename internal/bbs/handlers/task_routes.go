@@ -1,0 +1,6 @@
+package handlers
+
+// taskRoutes serves tasks and the task event streams.
+func (a *api) taskRoutes() map[string]routeFunc {
+	return map[string]routeFunc{}
+}
