@@ -32,7 +32,8 @@ import (
 type Options struct {
 	// DB is the database; the zero value is SQLite in a temporary directory.
 	DB sqldb.Config
-	// MaxTaskRetries is max_task_retries (default 3).
+	// MaxTaskRetries is max_task_retries (default 3; negative for 0, under
+	// which the first rejection fails a task).
 	MaxTaskRetries int
 	// Now is the clock of the store (default the wall clock).
 	Now func() time.Time
@@ -42,16 +43,17 @@ type Options struct {
 
 // API is a running BBS API.
 type API struct {
-	URL        string
-	Client     *bbsclient.Client
-	DB         *db.DB
-	Hubs       controllers.Hubs
-	Auctioneer *Auctioneer
-	Reps       *Reps
-	Cells      *cells.Static
-	Callbacks  *Callbacks
-	Server     *httptest.Server
-	PKI        PKI
+	URL         string
+	Client      *bbsclient.Client
+	DB          *db.DB
+	Controllers *controllers.Controllers
+	Hubs        controllers.Hubs
+	Auctioneer  *Auctioneer
+	Reps        *Reps
+	Cells       *cells.Static
+	Callbacks   *Callbacks
+	Server      *httptest.Server
+	PKI         PKI
 	// Unrecoverable receives what the API reported as unrecoverable.
 	Unrecoverable chan error
 }
@@ -70,6 +72,9 @@ func Start(t testing.TB, opts Options) *API {
 	}
 	if opts.MaxTaskRetries == 0 {
 		opts.MaxTaskRetries = 3
+	}
+	if opts.MaxTaskRetries < 0 {
+		opts.MaxTaskRetries = 0
 	}
 	if opts.MaxBodyBytes == 0 {
 		opts.MaxBodyBytes = 64 << 20
@@ -102,6 +107,7 @@ func Start(t testing.TB, opts Options) *API {
 		Logger: logger, DB: store, Hubs: a.Hubs, Auctioneer: a.Auctioneer, Reps: a.Reps,
 		Cells: a.Cells, Callbacks: a.Callbacks, UpdateWorkers: 16,
 	})
+	a.Controllers = ctrl
 	h, err := handlers.New(handlers.Deps{
 		Logger: logger, DB: store, Controllers: ctrl, Hubs: a.Hubs, Cells: a.Cells,
 		Metrics: handlers.NewMetrics(prometheus.NewRegistry()), MaxBodyBytes: opts.MaxBodyBytes,
@@ -172,6 +178,14 @@ func (f *Auctioneer) RequestTaskAuctions(_ context.Context, starts []*auctioneer
 	return f.Err
 }
 
+// SetErr makes every later request fail with err (nil restores
+// success), safely while the API runs.
+func (f *Auctioneer) SetErr(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.Err = err
+}
+
 // LRPRequests returns a copy of the LRP auction requests so far.
 func (f *Auctioneer) LRPRequests() []*auctioneerclient.LRPStartRequest {
 	f.mu.Lock()
@@ -209,6 +223,14 @@ func (f *Reps) record(c RepCall) error {
 	defer f.mu.Unlock()
 	f.calls = append(f.calls, c)
 	return f.Err
+}
+
+// SetErr makes every later call fail with err (nil restores success),
+// safely while the API runs.
+func (f *Reps) SetErr(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.Err = err
 }
 
 func (f *Reps) StopLRPInstance(_ context.Context, repURL string, key *models.ActualLRPKey, ik *models.ActualLRPInstanceKey) error {

@@ -94,6 +94,8 @@ func emitSlot(h Hubs, ctx context.Context, u *db.SlotUpdate, crash bool) {
 // one file per resource.
 type Controllers struct {
 	Deps
+
+	taskStats taskStats // per-cell task counts, see TaskCounts
 }
 
 // New returns the controllers.
