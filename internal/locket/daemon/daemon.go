@@ -14,6 +14,7 @@ import (
 
 	"code.cloudfoundry.org/lager/v3"
 	"github.com/diego-go/diego/internal/clock"
+	"github.com/diego-go/diego/internal/daemon"
 	"github.com/diego-go/diego/internal/debugserver"
 	"github.com/diego-go/diego/internal/durationjson"
 	"github.com/diego-go/diego/internal/locket"
@@ -22,6 +23,7 @@ import (
 	"github.com/diego-go/diego/internal/locket/store"
 	"github.com/diego-go/diego/internal/logging"
 	"github.com/diego-go/diego/internal/sqldb"
+	"github.com/diego-go/diego/internal/sqldb/sqlmetrics"
 	"github.com/diego-go/diego/internal/tlsconfig"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tedsuo/ifrit"
@@ -141,7 +143,7 @@ func New(logger lager.Logger, sink debugserver.LevelSetter, cfg Config) (*Locket
 
 	clk := clock.New()
 	reg := debugserver.NewRegistry()
-	reg.MustRegister(newDBStatsCollector(db))
+	reg.MustRegister(sqlmetrics.NewCollector(db))
 	requests := server.NewRequestMetrics(reg)
 	pick := expiry.NewPick(logger, st, clk, cfg.DBOperationTimeout.D())
 	lockMetrics := server.NewLockMetrics(reg, pick.ExpiredCounts)
@@ -181,7 +183,7 @@ func New(logger lager.Logger, sink debugserver.LevelSetter, cfg Config) (*Locket
 		members = append(members, grouper.Member{Name: "debug-server", Runner: debugserver.Runner(cfg.DebugAddress, sink, reg)})
 	}
 	if cfg.EnableDBHealthCheck {
-		members = append(members, grouper.Member{Name: "db-health-check", Runner: &server.DBHealthCheck{
+		members = append(members, grouper.Member{Name: "db-health-check", Runner: &daemon.DBHealthCheck{
 			Logger: logger, DB: st, Clock: clk,
 			Interval: cfg.HealthCheckInterval.D(), Timeout: cfg.HealthCheckTimeout.D(),
 			FailureThreshold: cfg.HealthCheckFailureThreshold,

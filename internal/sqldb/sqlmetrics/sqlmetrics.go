@@ -1,4 +1,8 @@
-package daemon
+// Package sqlmetrics publishes a database pool's figures under the
+// reference's metric names (DBOpenConnections, DBWaitDuration, DBWaitCount,
+// DBQueriesTotal, DBQueriesSucceeded, DBQueriesFailed, DBQueriesInFlight,
+// DBQueryDurationMax), for every daemon with a database.
+package sqlmetrics
 
 import (
 	"github.com/diego-go/diego/internal/sqldb"
@@ -13,7 +17,10 @@ type dbStatsCollector struct {
 	total, succeeded, failed, inFlight, maxTime *prometheus.Desc
 }
 
-func newDBStatsCollector(db *sqldb.DB) prometheus.Collector {
+// NewCollector returns a collector of db's figures. DBQueryDurationMax is
+// the longest statement since the last db.ResetMax, which the daemon calls
+// every report interval.
+func NewCollector(db *sqldb.DB) prometheus.Collector {
 	return &dbStatsCollector{
 		db:           db,
 		open:         prometheus.NewDesc("DBOpenConnections", "Open connections to the database.", nil, nil),
