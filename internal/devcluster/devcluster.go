@@ -5,14 +5,19 @@
 package devcluster
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
 
+	bbsdaemon "github.com/diego-go/diego/internal/bbs/daemon"
+	"github.com/diego-go/diego/internal/bbs/encryption"
 	"github.com/diego-go/diego/internal/certs"
 	"github.com/diego-go/diego/internal/durationjson"
+	locketclient "github.com/diego-go/diego/internal/locket/client"
 	locketdaemon "github.com/diego-go/diego/internal/locket/daemon"
 	"github.com/diego-go/diego/internal/sqldb"
 	"github.com/tedsuo/ifrit/grouper"
@@ -22,6 +27,10 @@ import (
 const (
 	LocketAddress      = "127.0.0.1:8891"
 	LocketDebugAddress = "127.0.0.1:17018"
+	BBSAddress         = "127.0.0.1:8889"
+	BBSHealthAddress   = "127.0.0.1:8890"
+	BBSDebugAddress    = "127.0.0.1:17017"
+	AuctioneerAddress  = "127.0.0.1:9016"
 )
 
 // Cluster is a prepared local cluster.
@@ -58,6 +67,33 @@ func Prepare(dir, binDir string) (*Cluster, error) {
 	if err := writeJSON(c.configPath("locket"), lc); err != nil {
 		return nil, err
 	}
+
+	bc := bbsdaemon.DefaultConfig()
+	bc.ListenAddress, bc.HealthAddress, bc.DebugAddress = BBSAddress, BBSHealthAddress, BBSDebugAddress
+	bbsCert := paths["bbs"]
+	bc.CAFile, bc.CertFile, bc.KeyFile = bbsCert.CAFile, bbsCert.CertFile, bbsCert.KeyFile
+	bc.SQL = sqldb.Config{
+		DriverName:         "sqlite",
+		ConnectionString:   filepath.Join(dir, "data", "bbs.db"),
+		MaxOpenConnections: 16,
+		ConnectionTimeout:  durationjson.Duration(10 * time.Second),
+	}
+	key, err := c.encryptionKey()
+	if err != nil {
+		return nil, err
+	}
+	bc.Encryption = encryption.Config{ActiveKeyLabel: "diego-dev", EncryptionKeys: map[string]string{"diego-dev": key}}
+	bc.UUID = "diego-dev-bbs-0"
+	bc.Locket = locketclient.Config{
+		LocketAddress: LocketAddress, LocketCACertFile: bbsCert.CAFile,
+		LocketClientCertFile: bbsCert.CertFile, LocketClientKeyFile: bbsCert.KeyFile,
+	}
+	bc.AuctioneerAddress = "https://" + AuctioneerAddress
+	bc.AuctioneerCACert, bc.AuctioneerClientCert, bc.AuctioneerClientKey = bbsCert.CAFile, bbsCert.CertFile, bbsCert.KeyFile
+	bc.RepCACert, bc.RepClientCert, bc.RepClientKey = bbsCert.CAFile, bbsCert.CertFile, bbsCert.KeyFile
+	if err := writeJSON(c.configPath("bbs"), bc); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
@@ -71,6 +107,7 @@ func (c *Cluster) ensureCerts() (map[string]certs.Paths, error) {
 	dir := filepath.Join(c.Dir, "certs")
 	leaves := map[string][]string{
 		"locket": {"locket.service.cf.internal"},
+		"bbs":    {"bbs.service.cf.internal"},
 		"client": nil,
 	}
 	out := map[string]certs.Paths{}
@@ -105,6 +142,7 @@ func (c *Cluster) ensureCerts() (map[string]certs.Paths, error) {
 func (c *Cluster) Members() grouper.Members {
 	return grouper.Members{
 		{Name: "locket", Runner: c.child("locket")},
+		{Name: "bbs", Runner: c.child("bbs")},
 	}
 }
 
@@ -117,22 +155,38 @@ func (c *Cluster) child(name string) *Child {
 	}
 }
 
+// encryptionKey returns the local cluster's BBS passphrase, made once.
+func (c *Cluster) encryptionKey() (string, error) {
+	path := filepath.Join(c.Dir, "certs", "bbs-encryption-key")
+	if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
+		return string(b), nil
+	}
+	buf := make([]byte, 24)
+	if _, err := rand.Read(buf); err != nil {
+		return "", err
+	}
+	key := hex.EncodeToString(buf)
+	return key, os.WriteFile(path, []byte(key), 0o600)
+}
+
 // Summary tells the operator what runs where.
 func (c *Cluster) Summary() string {
 	return fmt.Sprintf(`diego-dev: the local cluster is up.
   locket   %s (gRPC, mTLS)   debug/metrics http://%s/metrics
+  bbs      https://%s (mTLS)   health http://%s   debug/metrics http://%s/metrics
   state    %s (logs in %s)
 
 Talk to it with cfdot:
+  export BBS_URL=https://%s
   export LOCKET_API_LOCATION=%s
   export CA_CERT_FILE=%s
   export CLIENT_CERT_FILE=%s
   export CLIENT_KEY_FILE=%s
-  bin/cfdot locks     # when cfdot exists; until then any locket client
+  bin/cfdot locks     # when cfdot exists; any cfdot works
 
 Stop with Ctrl-C.
-`, LocketAddress, LocketDebugAddress, c.Dir, filepath.Join(c.Dir, "logs"),
-		LocketAddress, c.Client.CAFile, c.Client.CertFile, c.Client.KeyFile)
+`, LocketAddress, LocketDebugAddress, BBSAddress, BBSHealthAddress, BBSDebugAddress, c.Dir, filepath.Join(c.Dir, "logs"),
+		BBSAddress, LocketAddress, c.Client.CAFile, c.Client.CertFile, c.Client.KeyFile)
 }
 
 func writeJSON(path string, v any) error {

@@ -130,6 +130,7 @@ func New(logger lager.Logger, sink debugserver.LevelSetter, cfg Config) (*BBS, e
 		Logger: logger, DB: store, Hubs: hubs, Auctioneer: auctioneer, Reps: reps,
 		Cells: cellLookup, Callbacks: callbacks, UpdateWorkers: cfg.UpdateWorkers,
 	})
+	reg.MustRegister(newTaskCollector(ctrl), openFileDescriptors())
 	gate := &handlers.Gate{}
 	unrecoverable := make(chan error, 1)
 	api, err := handlers.New(handlers.Deps{
