@@ -15,8 +15,8 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"github.com/diego-go/diego/internal/httpclient"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -105,20 +105,7 @@ func New(cfg Config) (*Client, error) {
 }
 
 func newHTTPClient(tc *tls.Config, timeout time.Duration) *http.Client {
-	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
-	var protocols http.Protocols
-	protocols.SetHTTP1(true)
-	return &http.Client{
-		Timeout: timeout,
-		Transport: &http.Transport{
-			DialContext:         d.DialContext,
-			TLSClientConfig:     tc,
-			TLSHandshakeTimeout: 10 * time.Second,
-			IdleConnTimeout:     90 * time.Second,
-			MaxIdleConnsPerHost: 16,
-			Protocols:           &protocols,
-		},
-	}
+	return httpclient.New(tc, httpclient.Options{Timeout: timeout})
 }
 
 // RequestLRPAuctions asks for the instances in starts to be placed. The

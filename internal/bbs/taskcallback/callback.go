@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/diego-go/diego/internal/httpclient"
 	"io"
 	"net"
 	"net/http"
@@ -36,20 +37,7 @@ func NewHTTPClient(files tlsconfig.Files, timeout time.Duration) (*http.Client, 
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
-	var protocols http.Protocols
-	protocols.SetHTTP1(true)
-	return &http.Client{
-		Timeout: timeout,
-		Transport: &http.Transport{
-			DialContext:         d.DialContext,
-			TLSClientConfig:     tc,
-			TLSHandshakeTimeout: 10 * time.Second,
-			IdleConnTimeout:     90 * time.Second,
-			MaxIdleConnsPerHost: 16,
-			Protocols:           &protocols,
-		},
-	}, nil
+	return httpclient.New(tc, httpclient.Options{Timeout: timeout}), nil
 }
 
 // Handle runs the callback of one completed task synchronously: what each

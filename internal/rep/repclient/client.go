@@ -18,8 +18,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/diego-go/diego/internal/httpclient"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -82,20 +82,7 @@ func New(cfg Config) (*Client, error) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
-	var protocols http.Protocols
-	protocols.SetHTTP1(true)
-	return &Client{http: &http.Client{
-		Timeout: timeout,
-		Transport: &http.Transport{
-			DialContext:         d.DialContext,
-			TLSClientConfig:     tc,
-			TLSHandshakeTimeout: 10 * time.Second,
-			IdleConnTimeout:     90 * time.Second,
-			MaxIdleConnsPerHost: 4,
-			Protocols:           &protocols,
-		},
-	}}, nil
+	return &Client{http: httpclient.New(tc, httpclient.Options{Timeout: timeout, MaxIdleConnsPerHost: 4})}, nil
 }
 
 // StopLRPInstance asks the rep at repURL to stop an instance. The rep
