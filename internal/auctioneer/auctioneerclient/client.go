@@ -15,7 +15,6 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
-	"github.com/diego-go/diego/internal/httpclient"
 	"io"
 	"net/http"
 	"net/url"
@@ -23,6 +22,7 @@ import (
 	"time"
 
 	bbsclient "github.com/diego-go/diego/internal/bbs/client"
+	"github.com/diego-go/diego/internal/httpclient"
 	"github.com/diego-go/diego/internal/tlsconfig"
 )
 

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/diego-go/diego/internal/httpclient"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 
 	"code.cloudfoundry.org/lager/v3"
 
+	"github.com/diego-go/diego/internal/httpclient"
 	"github.com/diego-go/diego/internal/models"
 	"github.com/diego-go/diego/internal/tlsconfig"
 )

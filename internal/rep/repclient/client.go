@@ -18,7 +18,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/diego-go/diego/internal/httpclient"
 	"io"
 	"net/http"
 	"net/url"
@@ -26,6 +25,7 @@ import (
 	"time"
 
 	bbsclient "github.com/diego-go/diego/internal/bbs/client"
+	"github.com/diego-go/diego/internal/httpclient"
 	"github.com/diego-go/diego/internal/models"
 	"github.com/diego-go/diego/internal/tlsconfig"
 )
