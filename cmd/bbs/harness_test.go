@@ -45,12 +45,19 @@ type cluster struct {
 
 func newCluster(t *testing.T) *cluster {
 	t.Helper()
+	return newClusterOn(t, sqldb.Config{})
+}
+
+// newClusterOn is newCluster with locket's storage on lockDB (SQLite in a
+// temporary directory when it is the zero Config).
+func newClusterOn(t *testing.T, lockDB sqldb.Config) *cluster {
+	t.Helper()
 	dir := t.TempDir()
 	ca, err := certs.NewAuthority("bbs test CA")
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &cluster{t: t, locket: lockettest.Start(t, sqldb.Config{})}
+	c := &cluster{t: t, locket: lockettest.Start(t, lockDB)}
 	if c.server, err = ca.WriteLeaf(dir, "bbs", certs.LocalNames("bbs", "bbs.service.cf.internal")); err != nil {
 		t.Fatal(err)
 	}

@@ -9,9 +9,11 @@ import (
 	"net"
 	"time"
 
+	"github.com/diego-go/diego/internal/locket"
 	"github.com/diego-go/diego/internal/locket/locketpb"
 	"github.com/diego-go/diego/internal/tlsconfig"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
@@ -30,6 +32,18 @@ type Config struct {
 // ConnectTimeout bounds both each TCP dial and the wait for the first
 // ready connection, as the reference client does.
 const ConnectTimeout = 10 * time.Second
+
+// reconnect is the backoff between connection attempts once a connection
+// broke. gRPC's default grows to two minutes, so a client could notice a
+// restarted locket long after it is back; a lock holder has less than its
+// TTL to refresh (see Runner). Attempts start after 100 ms and are at most
+// a second (locket.SQLRetryInterval, the shortest retry interval of a locket
+// client) apart, jittered so that a fleet of reps does not reconnect in
+// step.
+var reconnect = grpc.ConnectParams{
+	Backoff:           backoff.Config{BaseDelay: 100 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: locket.SQLRetryInterval},
+	MinConnectTimeout: 20 * time.Second, // gRPC's default
+}
 
 // Conn is a connected locket client.
 type Conn struct {
@@ -84,6 +98,7 @@ func dial(ctx context.Context, cfg Config, skipVerify bool) (*Conn, error) {
 			d := net.Dialer{Timeout: ConnectTimeout}
 			return d.DialContext(ctx, "tcp", addr)
 		}),
+		grpc.WithConnectParams(reconnect),
 		grpc.WithKeepaliveParams(keepalive.ClientParameters{
 			Time:    time.Duration(cfg.LocketClientKeepAliveTime) * time.Second,
 			Timeout: time.Duration(cfg.LocketClientKeepAliveTimeout) * time.Second,

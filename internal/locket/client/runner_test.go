@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/diego-go/diego/internal/locket/lockettest"
 	"github.com/diego-go/diego/internal/sqldb"
 	"github.com/tedsuo/ifrit"
+	"google.golang.org/grpc"
 )
 
 const retry = 200 * time.Millisecond
@@ -173,5 +175,77 @@ func TestDialGivesUpWhenNothingListens(t *testing.T) {
 	}
 	if _, err := client.Dial(context.Background(), client.Config{}); err == nil {
 		t.Fatal("dial without an address succeeded")
+	}
+}
+
+// countingClient counts the Lock calls locket answered with success.
+type countingClient struct {
+	locketpb.LocketClient
+	mu  sync.Mutex
+	oks int
+}
+
+func (c *countingClient) Lock(ctx context.Context, req *locketpb.LockRequest, opts ...grpc.CallOption) (*locketpb.LockResponse, error) {
+	resp, err := c.LocketClient.Lock(ctx, req, opts...)
+	if err == nil {
+		c.mu.Lock()
+		c.oks++
+		c.mu.Unlock()
+	}
+	return resp, err
+}
+
+func (c *countingClient) successes() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.oks
+}
+
+func TestLockRunnerSurvivesALocketRestart(t *testing.T) {
+	const ttl = 2 // seconds: the runner gives up 1.8 s after its last confirmed refresh
+	srv := lockettest.Start(t, sqldb.Config{})
+	c := &countingClient{LocketClient: srv.Dial()}
+	p := ifrit.Background(client.NewLockRunner(lagertest.NewTestLogger("test"), c, resource("bbs", "a", locketpb.TypeCode_LOCK), ttl, clock.New(), retry))
+	var exitErr error
+	exited := make(chan struct{})
+	go func() {
+		exitErr = <-p.Wait()
+		close(exited)
+	}()
+	defer func() {
+		p.Signal(os.Interrupt)
+		<-exited
+	}()
+	waitFor(t, "the lock", 5*time.Second, func() bool { return isReady(p) })
+
+	// A short outage: the lock is kept and refreshed once locket is back.
+	srv.Stop()
+	before := c.successes()
+	time.Sleep(500 * time.Millisecond) // hold the outage
+	srv.Restart()
+	back := time.Now()
+	waitFor(t, "a refresh after the restart", 5*time.Second, func() bool { return c.successes() > before })
+	t.Logf("refreshed %s after locket was back", time.Since(back).Round(time.Millisecond))
+	select {
+	case <-exited:
+		t.Fatalf("the lock runner exited across a short locket restart: %v", exitErr)
+	default:
+	}
+	if got := owner(t, c, "bbs"); got != "a" {
+		t.Fatalf("owner %q after the restart, want a", got)
+	}
+
+	// An outage longer than the TTL: the runner gives the lock up in time.
+	stopped := time.Now()
+	srv.Stop()
+	select {
+	case <-exited:
+		var lost *client.LostLockError
+		if !errors.As(exitErr, &lost) || lost.Unconfirmed > ttl*time.Second {
+			t.Fatalf("exit error %v, want a lost lock within the TTL", exitErr)
+		}
+		t.Logf("gave the lock up %s after locket stopped (%s after the last confirmed refresh)", time.Since(stopped).Round(time.Millisecond), lost.Unconfirmed.Round(time.Millisecond))
+	case <-time.After(ttl * time.Second):
+		t.Fatal("the lock runner still holds the lock a TTL after locket stopped")
 	}
 }
