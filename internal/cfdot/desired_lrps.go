@@ -1,0 +1,42 @@
+package cfdot
+
+import (
+	"github.com/spf13/cobra"
+
+	bbsclient "github.com/diego-go/diego/internal/bbs/client"
+)
+
+func newDesiredLRPsCommand(env *Env) *cobra.Command {
+	var domain string
+	cmd := &cobra.Command{
+		Use:   "desired-lrps",
+		Short: "Print the desired LRPs",
+		Long:  "Print the desired LRPs, one per line, optionally only those of a domain.",
+	}
+	c := bbsTimeoutFlags(env, cmd)
+	cmd.Flags().StringVarP(&domain, "domain", "d", "", "only desired LRPs of this domain")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := conflictingFlags(env, [2]string{"-d", "--domain"}); err != nil {
+			return err
+		}
+		if err := noArgs(args); err != nil {
+			return err
+		}
+		ctx, client, err := c.bbs(cmd.Context())
+		if err != nil {
+			return err
+		}
+		lrps, err := client.DesiredLRPs(ctx, bbsclient.DesiredLRPFilter{Domain: domain})
+		if err != nil {
+			return commandErr(err)
+		}
+		out := newJSONLines(env.Stdout)
+		for _, lrp := range lrps {
+			if err := out.write(lrp); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return cmd
+}
