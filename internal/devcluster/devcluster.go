@@ -182,7 +182,7 @@ Talk to it with cfdot:
   export CA_CERT_FILE=%s
   export CLIENT_CERT_FILE=%s
   export CLIENT_KEY_FILE=%s
-  bin/cfdot locks     # when cfdot exists; any cfdot works
+  bin/cfdot locks; bin/cfdot desired-lrps; bin/cfdot distribution
 
 Stop with Ctrl-C.
 `, LocketAddress, LocketDebugAddress, BBSAddress, BBSHealthAddress, BBSDebugAddress, c.Dir, filepath.Join(c.Dir, "logs"),
