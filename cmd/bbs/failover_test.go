@@ -305,10 +305,12 @@ func TestMariaDBRestartUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// A cell's presence in the same locket.
+	// A cell's presence in the same locket, with the same room as the lock:
+	// an outage plus a slow crash recovery can outlast a short TTL, and then
+	// locket rightly expires the presence.
 	rep := locketclient.NewPresenceRunner(lagertest.NewTestLogger("rep"), c.locket.Dial(),
 		&locketpb.Resource{Key: "cell-1", Owner: "rep-1", Value: `{"cell_id":"cell-1"}`, TypeCode: locketpb.TypeCode_PRESENCE},
-		int64(lockTTL/time.Second), clock.New(), lockRetry)
+		int64(time.Duration(cfg.LockTTL)/time.Second), clock.New(), lockRetry)
 	var presenceHeld atomic.Bool
 	rep.OnChange = presenceHeld.Store
 	presence := ifrit.Background(rep)
