@@ -131,6 +131,11 @@ func (s *EventSource) Next() (events.Event, error) {
 		s.dropConnection()
 		if errors.Is(err, io.EOF) {
 			s.ended = true
+			if ctxErr := s.ctx.Err(); ctxErr != nil {
+				// The transport may report a body cut short by the
+				// context as a clean end; the context is why.
+				return nil, s.stopped(ctxErr)
+			}
 			return nil, s.stopped(io.EOF)
 		}
 		if errors.Is(err, events.ErrEventTooLarge) {
