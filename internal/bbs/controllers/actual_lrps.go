@@ -110,6 +110,12 @@ func (c *Controllers) RemoveActualLRP(ctx context.Context, processGuid string, i
 // RetireActualLRPRetryAttempts times; a failed cell lookup, or a failed
 // delete after the cell was found gone, is returned at once.
 func (c *Controllers) RetireActualLRP(ctx context.Context, key *models.ActualLRPKey) error {
+	return c.retire(ctx, key, nil)
+}
+
+// retire is RetireActualLRP; with a tag, only the instance carrying it is
+// retired (ResourceConflict otherwise).
+func (c *Controllers) retire(ctx context.Context, key *models.ActualLRPKey, tag *models.ModificationTag) error {
 	logger := c.lrpLogger(ctx, "retire-actual-lrp", lager.Data{"process_guid": key.GetProcessGuid(), "index": key.GetIndex()})
 	rows, err := c.DB.ActualLRPSlot(ctx, key.GetProcessGuid(), key.GetIndex())
 	if err != nil {
@@ -119,6 +125,9 @@ func (c *Controllers) RetireActualLRP(ctx context.Context, key *models.ActualLRP
 	lrp := withPresence(rows, models.ActualLRP_ORDINARY)
 	if lrp == nil {
 		return models.ErrResourceNotFound
+	}
+	if tag != nil && (lrp.GetModificationTag().GetEpoch() != tag.GetEpoch() || lrp.GetModificationTag().GetIndex() != tag.GetIndex()) {
+		return models.ErrResourceConflict
 	}
 	for attempt := 1; ; attempt++ {
 		final, err := c.retireOnce(ctx, logger, rows, lrp)

@@ -14,6 +14,7 @@ import (
 	"github.com/diego-go/diego/internal/auctioneer/auctioneerclient"
 	"github.com/diego-go/diego/internal/bbs/cells"
 	"github.com/diego-go/diego/internal/bbs/controllers"
+	"github.com/diego-go/diego/internal/bbs/converger"
 	"github.com/diego-go/diego/internal/bbs/db"
 	"github.com/diego-go/diego/internal/bbs/encryption"
 	"github.com/diego-go/diego/internal/bbs/handlers"
@@ -55,8 +56,8 @@ func (b *BBS) Close() error {
 
 // New connects to the database and locket and assembles the processes, in
 // the reference's order: health server, debug server, lock, callback
-// workers, API server (503 until migrated), migrations, re-encryption, hub
-// maintenance, metrics.
+// workers, API server (503 until migrated), migrations, re-encryption,
+// convergence, hub maintenance, metrics.
 func New(logger lager.Logger, sink debugserver.LevelSetter, cfg Config) (*BBS, error) {
 	b := &BBS{Listening: make(chan net.Addr, 1)}
 	fail := func(err error) (*BBS, error) {
@@ -131,6 +132,18 @@ func New(logger lager.Logger, sink debugserver.LevelSetter, cfg Config) (*BBS, e
 		Cells: cellLookup, Callbacks: callbacks, UpdateWorkers: cfg.UpdateWorkers,
 	})
 	reg.MustRegister(newTaskCollector(ctrl), openFileDescriptors())
+	convergenceMetrics := converger.NewMetrics()
+	reg.MustRegister(convergenceMetrics.Collectors()...)
+	conv, err := converger.New(converger.Deps{Logger: logger, DB: store, Controllers: ctrl, Metrics: convergenceMetrics}, converger.Config{
+		RepeatInterval:              cfg.ConvergeRepeatInterval.D(),
+		KickTaskDuration:            cfg.KickTaskDuration.D(),
+		ExpirePendingTaskDuration:   cfg.ExpirePendingTaskDuration.D(),
+		ExpireCompletedTaskDuration: cfg.ExpireCompletedTaskDuration.D(),
+		Workers:                     cfg.ConvergenceWorkers,
+	})
+	if err != nil {
+		return fail(err)
+	}
 	gate := &handlers.Gate{}
 	unrecoverable := make(chan error, 1)
 	api, err := handlers.New(handlers.Deps{
@@ -169,6 +182,7 @@ func New(logger lager.Logger, sink debugserver.LevelSetter, cfg Config) (*BBS, e
 		grouper.Member{Name: "server", Runner: &apiServer{logger: logger, address: cfg.ListenAddress, tls: serverTLS, handler: api, listening: b.Listening}},
 		grouper.Member{Name: "migration-manager", Runner: migrations(logger, store, gate, metrics)},
 		grouper.Member{Name: "encryptor", Runner: encryptor(logger, store, metrics)},
+		grouper.Member{Name: "converger", Runner: conv},
 		grouper.Member{Name: "hub-maintainer", Runner: hubMaintainer(hubs)},
 		grouper.Member{Name: "periodic-metrics", Runner: metrics.reporter(cfg.ReportInterval.D(), sqlDB, requestMetrics)},
 		grouper.Member{Name: "unrecoverable-error-watch", Runner: watchUnrecoverable(logger, unrecoverable)},

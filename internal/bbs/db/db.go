@@ -29,6 +29,7 @@ type DB struct {
 	newGUID func() (string, error)
 
 	maxTaskRetries int
+	sizes          snapshotSizes // of the last convergence snapshot
 }
 
 // Deps are what New needs. Now and NewGUID default to the wall clock and
