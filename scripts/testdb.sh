@@ -16,6 +16,10 @@ set -euo pipefail
 
 export PATH="$PATH:/usr/sbin:/sbin"
 START_TIMEOUT=${DIEGO_TESTDB_START_TIMEOUT:-90} # seconds per server
+# MariaDB sizes (the small defaults suit tests; benchmarks at scale want
+# e.g. DIEGO_TESTDB_MYSQL_BUFFER_POOL=4G DIEGO_TESTDB_MYSQL_LOG_FILE_SIZE=512M).
+MYSQL_BUFFER_POOL=${DIEGO_TESTDB_MYSQL_BUFFER_POOL:-64M}
+MYSQL_LOG_FILE_SIZE=${DIEGO_TESTDB_MYSQL_LOG_FILE_SIZE:-16M}
 MARKER=.diego-testdb
 
 log() { echo "testdb: $*" >&2; }
@@ -117,8 +121,8 @@ character-set-server=utf8mb4
 collation-server=utf8mb4_general_ci
 max_connections=1000
 performance_schema=OFF
-innodb_buffer_pool_size=64M
-innodb_log_file_size=16M
+innodb_buffer_pool_size=$MYSQL_BUFFER_POOL
+innodb_log_file_size=$MYSQL_LOG_FILE_SIZE
 innodb_data_file_path=ibdata1:12M:autoextend
 innodb_flush_log_at_trx_commit=2
 innodb_doublewrite=OFF

@@ -2,6 +2,7 @@
 // readable table and a last line `RESULT {json}`.
 //
 //	diego-bench locket [flags]
+//	diego-bench bbs-list|bbs-writes|convergence|bbs-events [flags]
 package main
 
 import (
@@ -15,11 +16,23 @@ import (
 )
 
 var scenarios = map[string]func(ctx context.Context, args []string) error{
-	"locket": runLocket,
+	"locket":      runLocket,
+	"auction":     runAuction,
+	"bbs-list":    runBBSList,
+	"bbs-writes":  runBBSWrites,
+	"convergence": runConvergence,
+	"bbs-events":  runBBSEvents,
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: diego-bench SCENARIO [flags]\n\nscenarios:\n  locket   presences and locks refreshed against locket on a real database")
+	fmt.Fprintln(os.Stderr, `usage: diego-bench SCENARIO [flags]
+
+scenarios:
+  locket       presences and locks refreshed against locket on a real database
+  bbs-list     bulk lists and per-cell lists of a BBS holding 200,000 actual LRPs
+  bbs-writes   rep-like writes: steady rate, saturation, every cell's bulk loop
+  convergence  convergence pass time, idle and under load; a vanished cell's instances
+  bbs-events   1,000 cell-filtered event subscribers and a global one under writes`)
 }
 
 func main() {
