@@ -130,7 +130,7 @@ func (db *DB) decodeActualLRP(s *storedActualLRP) (*models.ActualLRP, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := json.Unmarshal(plain, &lrp.MetricTags); err != nil {
+		if lrp.MetricTags, err = parseStringMap(plain); err != nil {
 			return nil, models.ErrDeserialize
 		}
 	}

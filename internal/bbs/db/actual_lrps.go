@@ -58,6 +58,13 @@ const selectActualLRPsSQL = "SELECT " + actualLRPColumns + " FROM actual_lrps"
 
 // ActualLRPs returns every actual LRP (every presence) matching f.
 func (db *DB) ActualLRPs(ctx context.Context, f ActualLRPFilter) ([]*models.ActualLRP, error) {
+	query, args := actualLRPQuery(f)
+	lrps, _, err := db.queryActualLRPs(ctx, db.sql, query, args...)
+	return lrps, convertError(err)
+}
+
+// actualLRPQuery is the SELECT of the actual LRPs matching f.
+func actualLRPQuery(f ActualLRPFilter) (string, []any) {
 	var wheres []string
 	var args []any
 	add := func(cond string, v any) {
@@ -80,8 +87,7 @@ func (db *DB) ActualLRPs(ctx context.Context, f ActualLRPFilter) ([]*models.Actu
 	if len(wheres) > 0 {
 		query += " WHERE " + strings.Join(wheres, " AND ")
 	}
-	lrps, _, err := db.queryActualLRPs(ctx, db.sql, query, args...)
-	return lrps, convertError(err)
+	return query, args
 }
 
 // processGUIDBatch bounds the placeholders of one IN list (PostgreSQL and

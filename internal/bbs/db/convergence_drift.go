@@ -319,7 +319,7 @@ func (db *DB) decodeActualDrift(routesData, tagsData []byte) *converge.ActualDri
 		if err != nil {
 			return nil
 		}
-		if err := json.Unmarshal(plain, &ad.MetricTags); err != nil {
+		if ad.MetricTags, err = parseStringMap(plain); err != nil {
 			return nil
 		}
 	}

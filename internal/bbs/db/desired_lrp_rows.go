@@ -168,8 +168,8 @@ func (db *DB) decodeRoutes(stored []byte) (*models.ProtoRoutes, error) {
 	if err != nil {
 		return nil, err
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(plain, &m); err != nil {
+	m, err := parseRawMap(plain)
+	if err != nil {
 		return nil, models.ErrDeserialize
 	}
 	routes := &models.ProtoRoutes{}
@@ -206,8 +206,8 @@ func (db *DB) decodeMetricTags(stored []byte) (map[string]*models.MetricTagValue
 	if err != nil {
 		return nil, err
 	}
-	var tags map[string]*models.MetricTagValue
-	if err := json.Unmarshal(plain, &tags); err != nil {
+	tags, err := parseMetricTags(plain)
+	if err != nil {
 		return nil, models.ErrDeserialize
 	}
 	return tags, nil

@@ -13,17 +13,18 @@ import (
 // every presence; the deprecated group routes resolve the rows of each
 // slot into a group.
 
+// actualLRPsField is actual_lrps in ActualLRPsResponse.
+const actualLRPsField = 2
+
 func (a *api) actualLRPs(logger lager.Logger, w http.ResponseWriter, r *http.Request) {
 	req, resp := &models.ActualLRPsRequest{}, &models.ActualLRPsResponse{}
-	a.unary(logger, w, r, req, resp, func(ctx context.Context) error {
+	a.unaryEncoded(logger, w, r, req, resp, func(ctx context.Context) (*db.Encoded, error) {
 		filter := db.ActualLRPFilter{Domain: req.GetDomain(), CellID: req.GetCellId(), ProcessGUID: req.GetProcessGuid()}
 		if req.Index != nil {
 			index := req.GetIndex()
 			filter.Index = &index
 		}
-		lrps, err := a.DB.ActualLRPs(ctx, filter)
-		resp.ActualLrps = lrps
-		return err
+		return a.DB.EncodedActualLRPs(ctx, filter, actualLRPsField)
 	})
 }
 

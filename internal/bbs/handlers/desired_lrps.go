@@ -62,14 +62,14 @@ func (a *api) desiredLRPByProcessGuidAs(v desiredVersion) routeFunc {
 
 // desiredLRPSchedulingInfos lists scheduling infos by domain and process
 // guids; app guids are not looked at.
+// schedulingInfosField is desired_lrp_scheduling_infos in
+// DesiredLRPSchedulingInfosResponse.
+const schedulingInfosField = 2
+
 func (a *api) desiredLRPSchedulingInfos(logger lager.Logger, w http.ResponseWriter, r *http.Request) {
 	req, resp := &models.DesiredLRPsRequest{}, &models.DesiredLRPSchedulingInfosResponse{}
-	a.unary(logger, w, r, req, resp, func(ctx context.Context) error {
-		infos, err := a.DB.DesiredLRPSchedulingInfos(ctx, db.DesiredLRPFilter{Domain: req.GetDomain(), ProcessGuids: req.GetProcessGuids()})
-		if err == nil {
-			resp.DesiredLrpSchedulingInfos = infos
-		}
-		return err
+	a.unaryEncoded(logger, w, r, req, resp, func(ctx context.Context) (*db.Encoded, error) {
+		return a.DB.EncodedSchedulingInfos(ctx, db.DesiredLRPFilter{Domain: req.GetDomain(), ProcessGuids: req.GetProcessGuids()}, schedulingInfosField)
 	})
 }
 

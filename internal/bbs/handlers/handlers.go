@@ -99,6 +99,24 @@ func (a *api) unary(logger lager.Logger, w http.ResponseWriter, r *http.Request,
 	a.respond(logger, w, resp, err)
 }
 
+// unaryEncoded is unary for the bulk lists: fn returns the list already
+// encoded as the response's repeated field, which is the whole body on
+// success; an error goes into resp as usual.
+func (a *api) unaryEncoded(logger lager.Logger, w http.ResponseWriter, r *http.Request, req, resp proto.Message, fn func(ctx context.Context) (*db.Encoded, error)) {
+	var list *db.Encoded
+	a.unary(logger, w, r, req, &encodedResponse{Message: resp, list: &list}, func(ctx context.Context) error {
+		var err error
+		list, err = fn(ctx)
+		return err
+	})
+}
+
+// encodedResponse lets unary's respond write an encoded list.
+type encodedResponse struct {
+	proto.Message
+	list **db.Encoded
+}
+
 // respond writes resp with err in its error field.
 func (a *api) respond(logger lager.Logger, w http.ResponseWriter, resp proto.Message, err error) {
 	if err != nil {
@@ -108,6 +126,13 @@ func (a *api) respond(logger lager.Logger, w http.ResponseWriter, resp proto.Mes
 			logger.Error("unrecoverable-error", err)
 			a.Unrecoverable(err)
 		}
+	}
+	if e, ok := resp.(*encodedResponse); ok {
+		if err == nil && *e.list != nil {
+			writeEncoded(w, *e.list)
+			return
+		}
+		resp = e.Message
 	}
 	writeResponse(w, logger, resp)
 }
