@@ -18,6 +18,7 @@ import (
 var scenarios = map[string]func(ctx context.Context, args []string) error{
 	"locket":      runLocket,
 	"auction":     runAuction,
+	"auction-net": runAuctionNet,
 	"bbs-list":    runBBSList,
 	"bbs-writes":  runBBSWrites,
 	"convergence": runConvergence,
@@ -29,6 +30,8 @@ func usage() {
 
 scenarios:
   locket       presences and locks refreshed against locket on a real database
+  auction      the scheduler in process on the reference workload
+  auction-net  the auctioneer against 1,000 simulated reps over loopback mTLS
   bbs-list     bulk lists and per-cell lists of a BBS holding 200,000 actual LRPs
   bbs-writes   rep-like writes: steady rate, saturation, every cell's bulk loop
   convergence  convergence pass time, idle and under load; a vanished cell's instances

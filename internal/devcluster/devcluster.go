@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"time"
 
+	auctioneerdaemon "github.com/diego-go/diego/internal/auctioneer/daemon"
 	bbsdaemon "github.com/diego-go/diego/internal/bbs/daemon"
 	"github.com/diego-go/diego/internal/bbs/encryption"
 	"github.com/diego-go/diego/internal/certs"
@@ -25,12 +26,13 @@ import (
 
 // Addresses of the local cluster: the reference's ports on loopback.
 const (
-	LocketAddress      = "127.0.0.1:8891"
-	LocketDebugAddress = "127.0.0.1:17018"
-	BBSAddress         = "127.0.0.1:8889"
-	BBSHealthAddress   = "127.0.0.1:8890"
-	BBSDebugAddress    = "127.0.0.1:17017"
-	AuctioneerAddress  = "127.0.0.1:9016"
+	LocketAddress          = "127.0.0.1:8891"
+	LocketDebugAddress     = "127.0.0.1:17018"
+	BBSAddress             = "127.0.0.1:8889"
+	BBSHealthAddress       = "127.0.0.1:8890"
+	BBSDebugAddress        = "127.0.0.1:17017"
+	AuctioneerAddress      = "127.0.0.1:9016"
+	AuctioneerDebugAddress = "127.0.0.1:17001"
 )
 
 // Cluster is a prepared local cluster.
@@ -94,7 +96,28 @@ func Prepare(dir, binDir string) (*Cluster, error) {
 	if err := writeJSON(c.configPath("bbs"), bc); err != nil {
 		return nil, err
 	}
+	if err := writeJSON(c.configPath("auctioneer"), auctioneerConfig(paths["auctioneer"])); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// auctioneerConfig serves the BBS's auctions on AuctioneerAddress with one
+// certificate for everything: its API, and as a client of the BBS, of
+// locket and of the reps, all signed by the cluster's CA.
+func auctioneerConfig(cert certs.Paths) auctioneerdaemon.Config {
+	ac := auctioneerdaemon.DefaultConfig()
+	ac.ListenAddress, ac.DebugAddress = AuctioneerAddress, AuctioneerDebugAddress
+	ac.CACertFile, ac.ServerCertFile, ac.ServerKeyFile = cert.CAFile, cert.CertFile, cert.KeyFile
+	ac.BBSAddress = "https://" + BBSAddress
+	ac.BBSCACertFile, ac.BBSClientCertFile, ac.BBSClientKeyFile = cert.CAFile, cert.CertFile, cert.KeyFile
+	ac.RepCACert, ac.RepClientCert, ac.RepClientKey = cert.CAFile, cert.CertFile, cert.KeyFile
+	ac.Locket = locketclient.Config{
+		LocketAddress: LocketAddress, LocketCACertFile: cert.CAFile,
+		LocketClientCertFile: cert.CertFile, LocketClientKeyFile: cert.KeyFile,
+	}
+	ac.UUID = "diego-dev-auctioneer-0"
+	return ac
 }
 
 func (c *Cluster) configPath(name string) string {
@@ -106,9 +129,10 @@ func (c *Cluster) configPath(name string) string {
 func (c *Cluster) ensureCerts() (map[string]certs.Paths, error) {
 	dir := filepath.Join(c.Dir, "certs")
 	leaves := map[string][]string{
-		"locket": {"locket.service.cf.internal"},
-		"bbs":    {"bbs.service.cf.internal"},
-		"client": nil,
+		"locket":     {"locket.service.cf.internal"},
+		"bbs":        {"bbs.service.cf.internal"},
+		"auctioneer": {"auctioneer.service.cf.internal"},
+		"client":     nil,
 	}
 	out := map[string]certs.Paths{}
 	missing := false
@@ -143,6 +167,7 @@ func (c *Cluster) Members() grouper.Members {
 	return grouper.Members{
 		{Name: "locket", Runner: c.child("locket")},
 		{Name: "bbs", Runner: c.child("bbs")},
+		{Name: "auctioneer", Runner: c.child("auctioneer")},
 	}
 }
 
@@ -174,6 +199,7 @@ func (c *Cluster) Summary() string {
 	return fmt.Sprintf(`diego-dev: the local cluster is up.
   locket   %s (gRPC, mTLS)   debug/metrics http://%s/metrics
   bbs      https://%s (mTLS)   health http://%s   debug/metrics http://%s/metrics
+  auctioneer https://%s (mTLS, places on the cells present in locket)   debug/metrics http://%s/metrics
   state    %s (logs in %s)
 
 Talk to it with cfdot:
@@ -185,7 +211,7 @@ Talk to it with cfdot:
   bin/cfdot locks; bin/cfdot desired-lrps; bin/cfdot distribution
 
 Stop with Ctrl-C.
-`, LocketAddress, LocketDebugAddress, BBSAddress, BBSHealthAddress, BBSDebugAddress, c.Dir, filepath.Join(c.Dir, "logs"),
+`, LocketAddress, LocketDebugAddress, BBSAddress, BBSHealthAddress, BBSDebugAddress, AuctioneerAddress, AuctioneerDebugAddress, c.Dir, filepath.Join(c.Dir, "logs"),
 		BBSAddress, LocketAddress, c.Client.CAFile, c.Client.CertFile, c.Client.KeyFile)
 }
 
