@@ -242,7 +242,7 @@ func (db *DB) ClaimActualLRP(ctx context.Context, processGUID string, index int3
 // this instance replaces. A start from the SUSPECT copy itself changes
 // nothing. ActualLRPCannotBeStarted when the state does not allow it.
 func (db *DB) StartActualLRP(ctx context.Context, key *models.ActualLRPKey, in RunningInstance) (*SlotUpdate, error) {
-	return db.updateSlot(ctx, key, func(s slot, now time.Time) (slotPlan, error) {
+	return db.updateSlotReadFirst(ctx, key, func(s slot, now time.Time) (slotPlan, error) {
 		epoch, err := db.guid()
 		if err != nil {
 			return slotPlan{}, err
@@ -321,6 +321,27 @@ func (db *DB) updateSlot(ctx context.Context, key *models.ActualLRPKey, plan pla
 		return nil, err
 	}
 	return out, nil
+}
+
+// updateSlotReadFirst is updateSlot for writes that are nearly always
+// no-ops: every rep re-starts each of its running instances every 30 s, and
+// at 200,000 instances those starts are most of the BBS's writes. The slot
+// is first read without a lock or transaction; when the plan changes
+// nothing, the answer comes from that read (the latest committed rows: a
+// valid point in time for an operation that writes nothing), in one
+// statement instead of four. Anything else — a change, an error, an
+// unreadable row — goes through updateSlot, which reads again under lock.
+func (db *DB) updateSlotReadFirst(ctx context.Context, key *models.ActualLRPKey, plan planFunc) (*SlotUpdate, error) {
+	lrps, bad, err := db.queryActualLRPs(ctx, db.sql,
+		selectActualLRPsSQL+" WHERE process_guid = ? AND instance_index = ?", key.GetProcessGuid(), key.GetIndex())
+	if err == nil && len(bad) == 0 {
+		sortByPresence(lrps)
+		s := slot(lrps)
+		if p, err := plan(s, db.now()); err == nil && len(p.writes) == 0 {
+			return newSlotUpdate(s, p), nil
+		}
+	}
+	return db.updateSlot(ctx, key, plan)
 }
 
 // writeSlot locks the rows of key's slot, plans the write and applies it in
