@@ -13,4 +13,6 @@ bash scripts/genproto.sh --check
 # The storage and daemon tests fail, rather than skip, when a dialect is
 # missing.
 export DIEGO_TEST_REQUIRE_DBS=1
+# Likewise the executor's tests when containerd (installed above) cannot run.
+export DIEGO_TEST_REQUIRE_CONTAINERD=1
 exec bash scripts/with-testdbs.sh go test -count=1 -timeout 30m "${@:-./...}"
