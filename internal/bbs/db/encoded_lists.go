@@ -18,36 +18,27 @@ import (
 // as models and then marshalled as one response they cost one core for
 // seconds and gigabytes of heap. The encoded lists below decode and encode
 // rows in chunks on every core while the rows are still being read, and
-// keep only the encoded bytes: each row becomes one element of a repeated
-// message field, exactly the bytes proto.Marshal gives for the whole
-// response (a repeated field is the concatenation of its elements).
+// hand the encoded chunks, in row order, to a sink as soon as they are
+// ready: each row is one element of a repeated message field, exactly the
+// bytes proto.Marshal gives for the whole response (a repeated field is
+// the concatenation of its elements). A slow sink holds the reading back,
+// so memory stays bounded by the chunks in flight.
 
-// Encoded is a list already encoded as the elements of a repeated message
-// field, in row order, in pieces.
-type Encoded struct {
-	Pieces [][]byte
-	Count  int // elements
-}
-
-// Len is the encoded size in bytes.
-func (e *Encoded) Len() int {
-	n := 0
-	for _, p := range e.Pieces {
-		n += len(p)
-	}
-	return n
-}
+// Sink receives an encoded list piece by piece, in order. An error stops
+// the list.
+type Sink func(piece []byte) error
 
 // encodeChunkRows is the number of rows one worker decodes and encodes at a
 // time.
 const encodeChunkRows = 256
 
 // encodeRows reads rows with scan, and with decode turns each into a model
-// on every core, encoded as element field of a repeated field. decode
-// returns models.ErrDeserialize for a row it cannot read: such rows are
-// returned in bad and left out.
-func encodeRows[S any](ctx context.Context, rows *sql.Rows, field protowire.Number,
-	scan func(*sql.Rows) (S, error), decode func(S) (proto.Message, error)) (*Encoded, []S, error) {
+// on every core, encoded as an element of the repeated field; the pieces go
+// to sink in row order. decode returns models.ErrDeserialize for a row it
+// cannot read: such rows are returned in bad and left out. It returns the
+// number of elements sent.
+func encodeRows[S any](ctx context.Context, rows *sql.Rows, field protowire.Number, sink Sink,
+	scan func(*sql.Rows) (S, error), decode func(S) (proto.Message, error)) (int, []S, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type chunk struct {
@@ -55,13 +46,13 @@ func encodeRows[S any](ctx context.Context, rows *sql.Rows, field protowire.Numb
 		rows []S
 	}
 	type result struct {
+		n     int
 		bytes []byte
 		count int
 		bad   []S
 	}
 	var (
 		mu       sync.Mutex
-		results  []result
 		firstErr error
 	)
 	fail := func(err error) {
@@ -72,16 +63,20 @@ func encodeRows[S any](ctx context.Context, rows *sql.Rows, field protowire.Numb
 		mu.Unlock()
 		cancel()
 	}
-	jobs := make(chan chunk, runtime.GOMAXPROCS(0))
+	workers := runtime.GOMAXPROCS(0)
+	jobs := make(chan chunk, workers)
+	done := make(chan result, workers)
+	// slots bounds the chunks read but not yet handed to the sink.
+	slots := make(chan struct{}, 4*workers)
 	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
+	for range workers {
 		wg.Go(func() {
 			for c := range jobs {
-				if ctx.Err() != nil {
-					continue // drain
-				}
-				var r result
+				r := result{n: c.n}
 				for _, s := range c.rows {
+					if ctx.Err() != nil {
+						break
+					}
 					m, err := decode(s)
 					if errors.Is(err, models.ErrDeserialize) {
 						r.bad = append(r.bad, s)
@@ -96,20 +91,48 @@ func encodeRows[S any](ctx context.Context, rows *sql.Rows, field protowire.Numb
 					}
 					r.count++
 				}
-				mu.Lock()
-				results[c.n] = r
-				mu.Unlock()
+				done <- r
 			}
 		})
 	}
-	send := func(c chunk) {
-		mu.Lock()
-		results = append(results, result{})
-		mu.Unlock()
-		select {
-		case jobs <- c:
-		case <-ctx.Done():
+	// The emitter hands finished chunks to the sink in order.
+	var (
+		count int
+		bad   []S
+	)
+	emitted := make(chan struct{})
+	go func() {
+		defer close(emitted)
+		pending := map[int]result{}
+		next := 0
+		for r := range done {
+			pending[r.n] = r
+			for {
+				r, ok := pending[next]
+				if !ok {
+					break
+				}
+				delete(pending, next)
+				next++
+				count += r.count
+				bad = append(bad, r.bad...)
+				if len(r.bytes) > 0 && ctx.Err() == nil {
+					if err := sink(r.bytes); err != nil {
+						fail(err)
+					}
+				}
+				<-slots
+			}
 		}
+	}()
+	send := func(c chunk) bool {
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return false
+		}
+		jobs <- c
+		return true
 	}
 	cur := chunk{}
 	var scanErr error
@@ -121,11 +144,10 @@ func encodeRows[S any](ctx context.Context, rows *sql.Rows, field protowire.Numb
 		}
 		cur.rows = append(cur.rows, s)
 		if len(cur.rows) == encodeChunkRows {
-			send(cur)
+			if !send(cur) {
+				break
+			}
 			cur = chunk{n: cur.n + 1}
-		}
-		if ctx.Err() != nil {
-			break
 		}
 	}
 	if len(cur.rows) > 0 && scanErr == nil && ctx.Err() == nil {
@@ -133,6 +155,8 @@ func encodeRows[S any](ctx context.Context, rows *sql.Rows, field protowire.Numb
 	}
 	close(jobs)
 	wg.Wait()
+	close(done)
+	<-emitted
 	if scanErr == nil {
 		if err := rows.Err(); err != nil {
 			scanErr = sqldb.Classify(err)
@@ -143,22 +167,13 @@ func encodeRows[S any](ctx context.Context, rows *sql.Rows, field protowire.Numb
 	}
 	switch {
 	case firstErr != nil:
-		return nil, nil, firstErr
+		return 0, nil, firstErr
 	case scanErr != nil:
-		return nil, nil, scanErr
+		return 0, nil, scanErr
 	case ctx.Err() != nil:
-		return nil, nil, ctx.Err()
+		return 0, nil, ctx.Err()
 	}
-	out := &Encoded{Pieces: make([][]byte, 0, len(results))}
-	var bad []S
-	for _, r := range results {
-		if len(r.bytes) > 0 {
-			out.Pieces = append(out.Pieces, r.bytes)
-		}
-		out.Count += r.count
-		bad = append(bad, r.bad...)
-	}
-	return out, bad, nil
+	return count, bad, nil
 }
 
 // appendElement appends m as one element of the repeated message field.
@@ -171,44 +186,44 @@ func appendElement(b []byte, field protowire.Number, m proto.Message) ([]byte, e
 }
 
 // EncodedActualLRPs is ActualLRPs encoded as field of a response (2 in
-// ActualLRPsResponse).
-func (db *DB) EncodedActualLRPs(ctx context.Context, f ActualLRPFilter, field protowire.Number) (*Encoded, error) {
+// ActualLRPsResponse), handed to sink; it returns the number of elements.
+func (db *DB) EncodedActualLRPs(ctx context.Context, f ActualLRPFilter, field protowire.Number, sink Sink) (int, error) {
 	query, args := actualLRPQuery(f)
 	rows, err := db.sql.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, convertError(sqldb.Classify(err))
+		return 0, convertError(sqldb.Classify(err))
 	}
-	out, bad, err := encodeRows(ctx, rows, field,
+	n, bad, err := encodeRows(ctx, rows, field, sink,
 		func(r *sql.Rows) (*storedActualLRP, error) { return scanStoredActualLRP(r) },
 		func(s *storedActualLRP) (proto.Message, error) { return db.decodeActualLRP(s) })
 	if err != nil {
-		return nil, convertError(err)
+		return 0, convertError(err)
 	}
 	db.deleteUndecodable(ctx, db.sql, bad)
-	return out, nil
+	return n, nil
 }
 
 // EncodedSchedulingInfos is DesiredLRPSchedulingInfos encoded as field of
 // a response (2 in DesiredLRPSchedulingInfosResponse).
-func (db *DB) EncodedSchedulingInfos(ctx context.Context, filter DesiredLRPFilter, field protowire.Number) (*Encoded, error) {
+func (db *DB) EncodedSchedulingInfos(ctx context.Context, filter DesiredLRPFilter, field protowire.Number, sink Sink) (int, error) {
 	where, args := desiredWhere(filter, true, false)
 	rows, err := db.sql.QueryContext(ctx, "SELECT "+schedulingInfoColumns+" FROM desired_lrps"+where, args...)
 	if err != nil {
-		return nil, convertError(sqldb.Classify(err))
+		return 0, convertError(sqldb.Classify(err))
 	}
-	out, bad, err := encodeRows(ctx, rows, field,
+	n, bad, err := encodeRows(ctx, rows, field, sink,
 		func(r *sql.Rows) (*storedDesiredLRP, error) {
 			s := &storedDesiredLRP{}
 			return s, r.Scan(s.schedulingDest()...)
 		},
 		func(s *storedDesiredLRP) (proto.Message, error) { return db.decodeSchedulingInfo(s) })
 	if err != nil {
-		return nil, convertError(err)
+		return 0, convertError(err)
 	}
 	corrupt := make([]string, len(bad))
 	for i, s := range bad {
 		corrupt[i] = s.processGuid
 	}
 	db.deleteCorruptDesiredLRPs(ctx, db.sql, corrupt)
-	return out, nil
+	return n, nil
 }

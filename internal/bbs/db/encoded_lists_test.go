@@ -2,9 +2,12 @@ package db
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/diego-go/diego/internal/models"
 	"github.com/diego-go/diego/internal/sqldb"
@@ -39,13 +42,13 @@ func TestEncodedActualLRPs(t *testing.T) {
 		}
 
 		for _, f := range []ActualLRPFilter{{}, {CellID: "cell-1"}, {Domain: "d", ProcessGUID: "pg-0001"}, {CellID: "none"}} {
-			enc, err := db.EncodedActualLRPs(ctx, f, 2)
+			var body []byte
+			count, err := db.EncodedActualLRPs(ctx, f, 2, func(p []byte) error {
+				body = append(body, p...)
+				return nil
+			})
 			if err != nil {
 				t.Fatal(err)
-			}
-			var body []byte
-			for _, p := range enc.Pieces {
-				body = append(body, p...)
 			}
 			resp := &models.ActualLRPsResponse{}
 			if err := proto.Unmarshal(body, resp); err != nil {
@@ -56,8 +59,8 @@ func TestEncodedActualLRPs(t *testing.T) {
 				t.Fatal(err)
 			}
 			models.FillNonNullable(&models.ActualLRPsResponse{ActualLrps: want})
-			if enc.Count != len(want) || !equalRows(resp.ActualLrps, want) {
-				t.Fatalf("filter %+v: %d encoded (count %d), ActualLRPs gives %d", f, len(resp.ActualLrps), enc.Count, len(want))
+			if count != len(want) || !equalRows(resp.ActualLrps, want) {
+				t.Fatalf("filter %+v: %d encoded (count %d), ActualLRPs gives %d", f, len(resp.ActualLrps), count, len(want))
 			}
 			if f == (ActualLRPFilter{}) && len(want) != n-1 {
 				t.Fatalf("%d rows listed, want %d", len(want), n-1)
@@ -76,8 +79,39 @@ func TestEncodedActualLRPs(t *testing.T) {
 
 		cancelled, cancel := context.WithCancel(ctx)
 		cancel()
-		if _, err := db.EncodedActualLRPs(cancelled, ActualLRPFilter{}, 2); err == nil {
+		discard := func([]byte) error { return nil }
+		if _, err := db.EncodedActualLRPs(cancelled, ActualLRPFilter{}, 2, discard); err == nil {
 			t.Fatal("a cancelled list succeeded")
+		}
+
+		// A sink that fails stops the list with its error, and a slow
+		// sink holds the reading back without losing order.
+		boom := errors.New("client gone")
+		pieces := 0
+		if _, err := db.EncodedActualLRPs(ctx, ActualLRPFilter{}, 2, func([]byte) error {
+			if pieces++; pieces == 2 {
+				return boom
+			}
+			return nil
+		}); err == nil || !strings.Contains(err.Error(), boom.Error()) {
+			t.Fatalf("a failing sink: %v", err)
+		}
+		var slow []byte
+		if _, err := db.EncodedActualLRPs(ctx, ActualLRPFilter{}, 2, func(p []byte) error {
+			time.Sleep(5 * time.Millisecond)
+			slow = append(slow, p...)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		resp := &models.ActualLRPsResponse{}
+		if err := proto.Unmarshal(slow, resp); err != nil || len(resp.ActualLrps) != n-1 {
+			t.Fatalf("slow sink: %d rows, %v", len(resp.ActualLrps), err)
+		}
+		for i := 1; i < len(resp.ActualLrps); i++ {
+			if resp.ActualLrps[i-1].GetActualLrpKey().GetProcessGuid() > resp.ActualLrps[i].GetActualLrpKey().GetProcessGuid() {
+				t.Fatalf("slow sink: out of order at %d", i)
+			}
 		}
 	})
 }

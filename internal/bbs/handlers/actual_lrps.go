@@ -18,13 +18,14 @@ const actualLRPsField = 2
 
 func (a *api) actualLRPs(logger lager.Logger, w http.ResponseWriter, r *http.Request) {
 	req, resp := &models.ActualLRPsRequest{}, &models.ActualLRPsResponse{}
-	a.unaryEncoded(logger, w, r, req, resp, func(ctx context.Context) (*db.Encoded, error) {
+	a.unaryEncoded(logger, w, r, req, resp, func(ctx context.Context, sink db.Sink) error {
 		filter := db.ActualLRPFilter{Domain: req.GetDomain(), CellID: req.GetCellId(), ProcessGUID: req.GetProcessGuid()}
 		if req.Index != nil {
 			index := req.GetIndex()
 			filter.Index = &index
 		}
-		return a.DB.EncodedActualLRPs(ctx, filter, actualLRPsField)
+		_, err := a.DB.EncodedActualLRPs(ctx, filter, actualLRPsField, sink)
+		return err
 	})
 }
 

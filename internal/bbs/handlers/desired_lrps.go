@@ -68,8 +68,9 @@ const schedulingInfosField = 2
 
 func (a *api) desiredLRPSchedulingInfos(logger lager.Logger, w http.ResponseWriter, r *http.Request) {
 	req, resp := &models.DesiredLRPsRequest{}, &models.DesiredLRPSchedulingInfosResponse{}
-	a.unaryEncoded(logger, w, r, req, resp, func(ctx context.Context) (*db.Encoded, error) {
-		return a.DB.EncodedSchedulingInfos(ctx, db.DesiredLRPFilter{Domain: req.GetDomain(), ProcessGuids: req.GetProcessGuids()}, schedulingInfosField)
+	a.unaryEncoded(logger, w, r, req, resp, func(ctx context.Context, sink db.Sink) error {
+		_, err := a.DB.EncodedSchedulingInfos(ctx, db.DesiredLRPFilter{Domain: req.GetDomain(), ProcessGuids: req.GetProcessGuids()}, schedulingInfosField, sink)
+		return err
 	})
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"code.cloudfoundry.org/lager/v3"
 	"github.com/diego-go/diego/internal/bbs/cells"
@@ -99,22 +100,65 @@ func (a *api) unary(logger lager.Logger, w http.ResponseWriter, r *http.Request,
 	a.respond(logger, w, resp, err)
 }
 
-// unaryEncoded is unary for the bulk lists: fn returns the list already
-// encoded as the response's repeated field, which is the whole body on
-// success; an error goes into resp as usual.
-func (a *api) unaryEncoded(logger lager.Logger, w http.ResponseWriter, r *http.Request, req, resp proto.Message, fn func(ctx context.Context) (*db.Encoded, error)) {
-	var list *db.Encoded
-	a.unary(logger, w, r, req, &encodedResponse{Message: resp, list: &list}, func(ctx context.Context) error {
-		var err error
-		list, err = fn(ctx)
+// unaryEncoded is unary for the bulk lists: fn sends the list, already
+// encoded as the response's repeated field, to a sink, and that is the
+// whole body on success. The first streamThreshold bytes are held, so a
+// failure before then is still an in-band error; past it the body streams
+// (chunked, as the reference's large answers are too), and a failure
+// aborts the connection, which the client sees as a failed request.
+func (a *api) unaryEncoded(logger lager.Logger, w http.ResponseWriter, r *http.Request, req, resp proto.Message, fn func(ctx context.Context, sink db.Sink) error) {
+	body := &streamedBody{w: w}
+	a.unary(logger, w, r, req, &encodedResponse{Message: resp, body: body}, func(ctx context.Context) error {
+		err := fn(ctx, body.write)
+		if err != nil && body.started {
+			logger.Error("failed-while-streaming", err)
+			panic(http.ErrAbortHandler)
+		}
 		return err
 	})
 }
 
-// encodedResponse lets unary's respond write an encoded list.
+// streamThreshold is how much of a bulk list is held before streaming.
+var streamThreshold = 4 << 20 // a variable for the tests
+
+// streamedBody writes a bulk list: held up to streamThreshold, then streamed.
+type streamedBody struct {
+	w       http.ResponseWriter
+	held    []byte
+	started bool
+	sent    bool // nothing went wrong: finish writes the body
+}
+
+func (b *streamedBody) write(p []byte) error {
+	if !b.started {
+		b.held = append(b.held, p...)
+		if len(b.held) < streamThreshold {
+			return nil
+		}
+		b.started = true
+		b.w.Header().Set("Content-Type", ProtobufContentType)
+		b.w.WriteHeader(http.StatusOK)
+		p, b.held = b.held, nil
+	}
+	_, err := b.w.Write(p)
+	return err
+}
+
+// finish ends a successful list.
+func (b *streamedBody) finish() {
+	if b.started {
+		return
+	}
+	b.w.Header().Set("Content-Type", ProtobufContentType)
+	b.w.Header().Set("Content-Length", strconv.Itoa(len(b.held)))
+	b.w.WriteHeader(http.StatusOK)
+	_, _ = b.w.Write(b.held)
+}
+
+// encodedResponse lets unary's respond finish a bulk list.
 type encodedResponse struct {
 	proto.Message
-	list **db.Encoded
+	body *streamedBody
 }
 
 // respond writes resp with err in its error field.
@@ -128,8 +172,8 @@ func (a *api) respond(logger lager.Logger, w http.ResponseWriter, resp proto.Mes
 		}
 	}
 	if e, ok := resp.(*encodedResponse); ok {
-		if err == nil && *e.list != nil {
-			writeEncoded(w, *e.list)
+		if err == nil {
+			e.body.finish()
 			return
 		}
 		resp = e.Message

@@ -11,7 +11,6 @@ import (
 	"strconv"
 
 	"code.cloudfoundry.org/lager/v3"
-	"github.com/diego-go/diego/internal/bbs/db"
 	"github.com/diego-go/diego/internal/models"
 	"google.golang.org/protobuf/proto"
 )
@@ -50,18 +49,6 @@ func writeResponse(w http.ResponseWriter, logger lager.Logger, resp proto.Messag
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)
-}
-
-// writeEncoded writes a response whose only field is the encoded list.
-func writeEncoded(w http.ResponseWriter, list *db.Encoded) {
-	w.Header().Set("Content-Type", ProtobufContentType)
-	w.Header().Set("Content-Length", strconv.Itoa(list.Len()))
-	w.WriteHeader(http.StatusOK)
-	for _, p := range list.Pieces {
-		if _, err := w.Write(p); err != nil {
-			return
-		}
-	}
 }
 
 // wireError is what goes into a response's error field: nil for nil, the
