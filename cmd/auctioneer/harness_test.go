@@ -3,7 +3,6 @@ package main_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -34,20 +33,7 @@ import (
 
 var auctioneerBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "auctioneer-test")
-	if err != nil {
-		panic(err)
-	}
-	auctioneerBin, err = daemontest.Build(".", dir, "auctioneer")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { daemontest.Main(m, "auctioneer", &auctioneerBin) }
 
 // cluster is a real locket and BBS in the test process, simulated reps
 // holding locket presences, and the certificates an auctioneer needs.

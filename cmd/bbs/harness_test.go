@@ -2,8 +2,6 @@ package main_test
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -20,20 +18,7 @@ import (
 
 var bbsBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "bbs-test")
-	if err != nil {
-		panic(err)
-	}
-	bbsBin, err = daemontest.Build(".", dir, "bbs")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { daemontest.Main(m, "bbs", &bbsBin) }
 
 // cluster is a locket and the certificates a BBS needs.
 type cluster struct {

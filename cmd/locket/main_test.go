@@ -32,20 +32,7 @@ import (
 
 var locketBin string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "locket-test")
-	if err != nil {
-		panic(err)
-	}
-	locketBin, err = daemontest.Build(".", dir, "locket")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { daemontest.Main(m, "locket", &locketBin) }
 
 type harness struct {
 	t     *testing.T

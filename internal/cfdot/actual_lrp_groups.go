@@ -30,13 +30,7 @@ func newActualLRPGroupsCommand(env *Env) *cobra.Command {
 		if err != nil {
 			return commandErr(err)
 		}
-		out := newJSONLines(env.Stdout)
-		for _, g := range groups {
-			if err := out.write(g); err != nil {
-				return err
-			}
-		}
-		return nil
+		return writeLines(env.Stdout, groups)
 	}
 	return cmd
 }

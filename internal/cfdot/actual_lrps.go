@@ -36,13 +36,7 @@ func newActualLRPsCommand(env *Env) *cobra.Command {
 		if err != nil {
 			return commandErr(err)
 		}
-		out := newJSONLines(env.Stdout)
-		for _, lrp := range lrps {
-			if err := out.write(lrp); err != nil {
-				return err
-			}
-		}
-		return nil
+		return writeLines(env.Stdout, lrps)
 	}
 	return cmd
 }

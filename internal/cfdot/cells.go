@@ -21,13 +21,7 @@ func newCellsCommand(env *Env) *cobra.Command {
 		if err != nil {
 			return commandErr(err)
 		}
-		out := newJSONLines(env.Stdout)
-		for _, cell := range cells {
-			if err := out.write(cell); err != nil {
-				return err
-			}
-		}
-		return nil
+		return writeLines(env.Stdout, cells)
 	}
 	return cmd
 }

@@ -30,13 +30,7 @@ func newDesiredLRPSchedulingInfosCommand(env *Env) *cobra.Command {
 		if err != nil {
 			return commandErr(err)
 		}
-		out := newJSONLines(env.Stdout)
-		for _, info := range infos {
-			if err := out.write(info); err != nil {
-				return err
-			}
-		}
-		return nil
+		return writeLines(env.Stdout, infos)
 	}
 	return cmd
 }

@@ -30,13 +30,7 @@ func newDesiredLRPsCommand(env *Env) *cobra.Command {
 		if err != nil {
 			return commandErr(err)
 		}
-		out := newJSONLines(env.Stdout)
-		for _, lrp := range lrps {
-			if err := out.write(lrp); err != nil {
-				return err
-			}
-		}
-		return nil
+		return writeLines(env.Stdout, lrps)
 	}
 	return cmd
 }

@@ -21,13 +21,7 @@ func newDomainsCommand(env *Env) *cobra.Command {
 		if err != nil {
 			return commandErr(err)
 		}
-		out := newJSONLines(env.Stdout)
-		for _, d := range domains {
-			if err := out.write(d); err != nil {
-				return err
-			}
-		}
-		return nil
+		return writeLines(env.Stdout, domains)
 	}
 	return cmd
 }

@@ -33,11 +33,5 @@ func printResources(cmd *cobra.Command, env *Env, c *conn, code locketpb.TypeCod
 	if err != nil {
 		return componentErr(err)
 	}
-	out := newJSONLines(env.Stdout)
-	for _, r := range resp.GetResources() {
-		if err := out.write(r); err != nil {
-			return err
-		}
-	}
-	return nil
+	return writeLines(env.Stdout, resp.GetResources())
 }

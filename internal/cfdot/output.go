@@ -23,6 +23,17 @@ func (j *jsonLines) write(v any) error {
 	return nil
 }
 
+// writeLines writes every item as one JSON line.
+func writeLines[T any](w io.Writer, items []T) error {
+	out := newJSONLines(w)
+	for _, item := range items {
+		if err := out.write(item); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // readSpec returns a SPEC argument: the JSON itself, or the content of the
 // file named after an '@'.
 func readSpec(arg string) ([]byte, error) {

@@ -32,13 +32,7 @@ func newTasksCommand(env *Env) *cobra.Command {
 		if err != nil {
 			return commandErr(err)
 		}
-		out := newJSONLines(env.Stdout)
-		for _, t := range tasks {
-			if err := out.write(t); err != nil {
-				return err
-			}
-		}
-		return nil
+		return writeLines(env.Stdout, tasks)
 	}
 	return cmd
 }

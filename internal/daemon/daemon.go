@@ -93,3 +93,19 @@ func Run(logger lager.Logger, members grouper.Members) error {
 	logger.Info("exited")
 	return nil
 }
+
+// Closers are what an assembled daemon opened (database pools, locket
+// connections), closed in reverse order.
+type Closers []func() error
+
+// Add records one more thing to close.
+func (c *Closers) Add(close func() error) { *c = append(*c, close) }
+
+// Close closes everything, last opened first, and joins the errors.
+func (c Closers) Close() error {
+	var errs []error
+	for i := len(c) - 1; i >= 0; i-- {
+		errs = append(errs, c[i]())
+	}
+	return errors.Join(errs...)
+}

@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 	"github.com/diego-go/diego/internal/bbs/cells"
 	bbsclient "github.com/diego-go/diego/internal/bbs/client"
 	"github.com/diego-go/diego/internal/clock"
+	"github.com/diego-go/diego/internal/daemon"
 	"github.com/diego-go/diego/internal/debugserver"
 	"github.com/diego-go/diego/internal/locket"
 	locketclient "github.com/diego-go/diego/internal/locket/client"
@@ -36,17 +36,11 @@ type Auctioneer struct {
 	Members grouper.Members
 	// Listening receives the API's bound address once it listens.
 	Listening chan net.Addr
-	closers   []func() error
+	closers   daemon.Closers
 }
 
 // Close releases what New opened.
-func (a *Auctioneer) Close() error {
-	var errs []error
-	for i := len(a.closers) - 1; i >= 0; i-- {
-		errs = append(errs, a.closers[i]())
-	}
-	return errors.Join(errs...)
-}
+func (a *Auctioneer) Close() error { return a.closers.Close() }
 
 // New connects to locket and assembles the members in the reference's
 // order (§1.1): debug server, lock, auction runner, API server, then the
@@ -91,7 +85,7 @@ func New(logger lager.Logger, sink debugserver.LevelSetter, cfg Config) (*Auctio
 	if err != nil {
 		return fail(fmt.Errorf("failed-to-connect-to-locket: %w", err))
 	}
-	a.closers = append(a.closers, conn.Close)
+	a.closers.Add(conn.Close)
 	// The reference lists cells through the BBS, which reads these very
 	// presences from locket; reading them here saves a hop.
 	cellLookup := cells.NewLocket(conn, cells.Config{Timeout: cfg.CommunicationTimeout.D(), Logger: logger})

@@ -42,17 +42,11 @@ type BBS struct {
 	Members grouper.Members
 	// Listening receives the API's bound address once it listens.
 	Listening chan net.Addr
-	closers   []func() error
+	closers   daemon.Closers
 }
 
 // Close releases what New opened.
-func (b *BBS) Close() error {
-	var errs []error
-	for i := len(b.closers) - 1; i >= 0; i-- {
-		errs = append(errs, b.closers[i]())
-	}
-	return errors.Join(errs...)
-}
+func (b *BBS) Close() error { return b.closers.Close() }
 
 // New connects to the database and locket and assembles the processes, in
 // the reference's order: health server, debug server, lock, callback
@@ -81,14 +75,14 @@ func New(logger lager.Logger, sink debugserver.LevelSetter, cfg Config) (*BBS, e
 	if err != nil {
 		return fail(fmt.Errorf("failed-to-open-sql: %w", err))
 	}
-	b.closers = append(b.closers, sqlDB.Close)
+	b.closers.Add(sqlDB.Close)
 	store := db.New(db.Deps{SQL: sqlDB, Cryptor: crypt, Logger: logger, MaxTaskRetries: cfg.MaxTaskRetries})
 
 	locket, err := locketclient.Dial(ctx, cfg.Locket)
 	if err != nil {
 		return fail(fmt.Errorf("failed-to-connect-to-locket: %w", err))
 	}
-	b.closers = append(b.closers, locket.Close)
+	b.closers.Add(locket.Close)
 	cellTimeout := cfg.SQL.ConnectionTimeout.D()
 	if cellTimeout <= 0 {
 		// The reference passes 0 through and every locket call expires at

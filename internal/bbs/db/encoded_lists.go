@@ -39,8 +39,9 @@ const encodeChunkRows = 256
 // number of elements sent.
 func encodeRows[S any](ctx context.Context, rows *sql.Rows, field protowire.Number, sink Sink,
 	scan func(*sql.Rows) (S, error), decode func(S) (proto.Message, error)) (int, []S, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// A worker's or the sink's failure cancels the rest with its error.
+	ctx, fail := context.WithCancelCause(ctx)
+	defer fail(nil)
 	type chunk struct {
 		n    int
 		rows []S
@@ -50,18 +51,6 @@ func encodeRows[S any](ctx context.Context, rows *sql.Rows, field protowire.Numb
 		bytes []byte
 		count int
 		bad   []S
-	}
-	var (
-		mu       sync.Mutex
-		firstErr error
-	)
-	fail := func(err error) {
-		mu.Lock()
-		if firstErr == nil {
-			firstErr = err
-		}
-		mu.Unlock()
-		cancel()
 	}
 	workers := runtime.GOMAXPROCS(0)
 	jobs := make(chan chunk, workers)
@@ -165,13 +154,11 @@ func encodeRows[S any](ctx context.Context, rows *sql.Rows, field protowire.Numb
 	if err := rows.Close(); err != nil && scanErr == nil {
 		scanErr = sqldb.Classify(err)
 	}
-	switch {
-	case firstErr != nil:
-		return 0, nil, firstErr
-	case scanErr != nil:
+	if err := context.Cause(ctx); err != nil {
+		return 0, nil, err // a failure above, or the caller's context
+	}
+	if scanErr != nil {
 		return 0, nil, scanErr
-	case ctx.Err() != nil:
-		return 0, nil, ctx.Err()
 	}
 	return count, bad, nil
 }

@@ -126,7 +126,6 @@ type streamedBody struct {
 	w       http.ResponseWriter
 	held    []byte
 	started bool
-	sent    bool // nothing went wrong: finish writes the body
 }
 
 func (b *streamedBody) write(p []byte) error {

@@ -29,6 +29,25 @@ func Build(pkgDir, dir, name string) (string, error) {
 	return bin, nil
 }
 
+// Main is a daemon test package's TestMain: it builds the package in the
+// current directory as name into a temporary directory, sets *bin to its
+// path, runs the tests, removes the directory and exits with their code.
+func Main(m *testing.M, name string, bin *string) {
+	dir, err := os.MkdirTemp("", name+"-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if *bin, err = Build(".", dir, name); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
 // Process is a running daemon.
 type Process struct {
 	t      testing.TB
