@@ -64,9 +64,25 @@ func TestBBSDaemon(t *testing.T) {
 		if tag := got.GetModificationTag(); tag.GetEpoch() == "client-made" || tag.GetEpoch() == "" || tag.GetIndex() != 0 {
 			t.Fatalf("stored modification tag %v", tag)
 		}
-		ev, err := events.Next()
-		if err != nil || ev.EventType() != models.EventTypeDesiredLRPCreated {
-			t.Fatalf("first event %v, %v", ev, err)
+		// The stream merges the desired and the instance hubs, so the
+		// desired event may come after the instances' created events (as in
+		// the reference); it comes among the first three.
+		created := false
+		for range 3 {
+			ev, err := events.Next()
+			if err != nil {
+				t.Fatalf("event stream: %v", err)
+			}
+			if ev.EventType() == models.EventTypeDesiredLRPCreated {
+				created = true
+				break
+			}
+			if ev.EventType() != models.EventTypeActualLRPInstanceCreated {
+				t.Fatalf("unexpected event %v", ev)
+			}
+		}
+		if !created {
+			t.Fatal("no desired LRP created event among the first three")
 		}
 		actuals, err := client.ActualLRPs(ctx, bbsclient.ActualLRPFilter{ProcessGuid: "app-1"})
 		if err != nil || len(actuals) != 2 {
