@@ -214,8 +214,11 @@ func (db *DB) insertActualLRP(ctx context.Context, q sqldb.Querier, lrp *models.
 	}
 	key := lrp.GetActualLrpKey()
 	args := append([]any{key.GetProcessGuid(), key.GetIndex()}, vals...)
-	_, err = q.ExecContext(ctx, insertActualLRPSQL, args...)
-	return err
+	if _, err = q.ExecContext(ctx, insertActualLRPSQL, args...); err != nil {
+		return err
+	}
+	record(ctx, nil, lrp)
+	return nil
 }
 
 // updateActualLRP rewrites the row before was read from with after's values.
@@ -226,15 +229,21 @@ func (db *DB) updateActualLRP(ctx context.Context, q sqldb.Querier, before, afte
 	}
 	key := before.GetActualLrpKey()
 	args := append(vals, key.GetProcessGuid(), key.GetIndex(), int32(before.GetPresence()))
-	_, err = q.ExecContext(ctx, updateActualLRPSQL, args...)
-	return err
+	if _, err = q.ExecContext(ctx, updateActualLRPSQL, args...); err != nil {
+		return err
+	}
+	record(ctx, before, after)
+	return nil
 }
 
 // deleteActualLRP deletes the row lrp was read from.
 func (db *DB) deleteActualLRP(ctx context.Context, q sqldb.Querier, lrp *models.ActualLRP) error {
 	key := lrp.GetActualLrpKey()
-	_, err := q.ExecContext(ctx, deleteActualLRPSQL, key.GetProcessGuid(), key.GetIndex(), int32(lrp.GetPresence()))
-	return err
+	if _, err := q.ExecContext(ctx, deleteActualLRPSQL, key.GetProcessGuid(), key.GetIndex(), int32(lrp.GetPresence())); err != nil {
+		return err
+	}
+	record(ctx, lrp, nil)
+	return nil
 }
 
 // The helpers below return classified sqldb errors, not *models.Error, so

@@ -58,6 +58,9 @@ const selectActualLRPsSQL = "SELECT " + actualLRPColumns + " FROM actual_lrps"
 
 // ActualLRPs returns every actual LRP (every presence) matching f.
 func (db *DB) ActualLRPs(ctx context.Context, f ActualLRPFilter) ([]*models.ActualLRP, error) {
+	if rows, ok := db.view.filtered(f); ok {
+		return viewModels(rows), nil
+	}
 	query, args := actualLRPQuery(f)
 	lrps, _, err := db.queryActualLRPs(ctx, db.sql, query, args...)
 	return lrps, convertError(err)
@@ -97,6 +100,9 @@ const processGUIDBatch = 1000
 // ActualLRPsByProcessGuids returns every actual LRP of the given process
 // guids. An empty list selects nothing (the API rejects it before).
 func (db *DB) ActualLRPsByProcessGuids(ctx context.Context, guids []string) ([]*models.ActualLRP, error) {
+	if rows, ok := db.view.guidRows(guids); ok {
+		return viewModels(rows), nil
+	}
 	var all []*models.ActualLRP
 	for batch := range slices.Chunk(guids, processGUIDBatch) {
 		args := make([]any, len(batch))
@@ -116,6 +122,9 @@ func (db *DB) ActualLRPsByProcessGuids(ctx context.Context, guids []string) ([]*
 // ActualLRPSlot returns the rows of one slot, ordered by presence; an empty
 // list when there is none.
 func (db *DB) ActualLRPSlot(ctx context.Context, processGUID string, index int32) ([]*models.ActualLRP, error) {
+	if lrps, ok := db.view.slot(processGUID, index); ok {
+		return lrps, nil
+	}
 	lrps, _, err := db.queryActualLRPs(ctx, db.sql, selectActualLRPsSQL+" WHERE process_guid = ? AND instance_index = ?", processGUID, index)
 	if err != nil {
 		return nil, convertError(err)
@@ -133,7 +142,7 @@ func (db *DB) CreateUnclaimedActualLRP(ctx context.Context, key *models.ActualLR
 		return nil, err
 	}
 	lrp := newUnclaimedActualLRP(key, db.now(), epoch)
-	if err := db.transact(ctx, func(ctx context.Context, tx *sqldb.Tx) error {
+	if err := db.transactSlots(ctx, []slotKey{{key.GetProcessGuid(), key.GetIndex()}}, db.transact, func(ctx context.Context, tx *sqldb.Tx) error {
 		return db.insertActualLRP(ctx, tx, lrp)
 	}); err != nil {
 		return nil, err
@@ -196,7 +205,7 @@ func (db *DB) UnclaimStaleActualLRP(ctx context.Context, key *models.ActualLRPKe
 func (db *DB) UnclaimActualLRPIfAllRunning(ctx context.Context, key *models.ActualLRPKey, desiredInstances int32) (*SlotUpdate, error) {
 	var out *SlotUpdate
 	var bad []*storedActualLRP
-	err := db.transact(ctx, func(ctx context.Context, tx *sqldb.Tx) error {
+	err := db.transactSlots(ctx, []slotKey{{key.GetProcessGuid(), key.GetIndex()}}, db.transact, func(ctx context.Context, tx *sqldb.Tx) error {
 		bad = nil
 		var one int
 		if err := tx.QueryRowContext(ctx, "SELECT 1 FROM desired_lrps WHERE process_guid = ? FOR UPDATE", key.GetProcessGuid()).Scan(&one); err != nil {
@@ -311,7 +320,7 @@ type planFunc func(s slot, now time.Time) (slotPlan, error)
 func (db *DB) updateSlot(ctx context.Context, key *models.ActualLRPKey, plan planFunc) (*SlotUpdate, error) {
 	var out *SlotUpdate
 	var bad []*storedActualLRP
-	err := db.transact(ctx, func(ctx context.Context, tx *sqldb.Tx) error {
+	err := db.transactSlots(ctx, []slotKey{{key.GetProcessGuid(), key.GetIndex()}}, db.transact, func(ctx context.Context, tx *sqldb.Tx) error {
 		var err error
 		out, bad, err = db.writeSlot(ctx, tx, key, plan)
 		return err
@@ -332,8 +341,13 @@ func (db *DB) updateSlot(ctx context.Context, key *models.ActualLRPKey, plan pla
 // statement instead of four. Anything else — a change, an error, an
 // unreadable row — goes through updateSlot, which reads again under lock.
 func (db *DB) updateSlotReadFirst(ctx context.Context, key *models.ActualLRPKey, plan planFunc) (*SlotUpdate, error) {
-	lrps, bad, err := db.queryActualLRPs(ctx, db.sql,
-		selectActualLRPsSQL+" WHERE process_guid = ? AND instance_index = ?", key.GetProcessGuid(), key.GetIndex())
+	lrps, ok := db.view.slot(key.GetProcessGuid(), key.GetIndex())
+	var bad []*storedActualLRP
+	var err error
+	if !ok {
+		lrps, bad, err = db.queryActualLRPs(ctx, db.sql,
+			selectActualLRPsSQL+" WHERE process_guid = ? AND instance_index = ?", key.GetProcessGuid(), key.GetIndex())
+	}
 	if err == nil && len(bad) == 0 {
 		sortByPresence(lrps)
 		s := slot(lrps)

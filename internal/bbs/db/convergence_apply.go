@@ -74,7 +74,14 @@ func (db *DB) ApplyLRPWrites(ctx context.Context, writes []converge.SlotWrite) [
 func (db *DB) applyLRPBatch(ctx context.Context, writes []converge.SlotWrite) ([]LRPWriteResult, error) {
 	results := make([]LRPWriteResult, len(writes))
 	var bad []*storedActualLRP
-	err := convertError(db.sql.WithReadCommitted().Transact(ctx, func(ctx context.Context, tx *sqldb.Tx) error {
+	keys := make([]slotKey, len(writes))
+	for i, w := range writes {
+		keys[i] = slotKey{w.Row.ProcessGUID, w.Row.Index}
+	}
+	readCommitted := func(ctx context.Context, fn func(context.Context, *sqldb.Tx) error) error {
+		return convertError(db.sql.WithReadCommitted().Transact(ctx, fn))
+	}
+	err := db.transactSlots(ctx, keys, readCommitted, func(ctx context.Context, tx *sqldb.Tx) error {
 		for i := range results {
 			results[i] = LRPWriteResult{Write: writes[i]}
 		}
@@ -103,7 +110,7 @@ func (db *DB) applyLRPBatch(ctx context.Context, writes []converge.SlotWrite) ([
 			slots[key] = slot(u.After)
 		}
 		return nil
-	}))
+	})
 	if err != nil {
 		db.deleteUndecodable(ctx, db.sql, bad)
 		return results, err
@@ -219,6 +226,9 @@ func (db *DB) insertActualLRPIfAbsent(ctx context.Context, tx *sqldb.Tx, lrp *mo
 		return false, err
 	}
 	n, err := res.RowsAffected()
+	if err == nil && n == 1 {
+		record(ctx, nil, lrp)
+	}
 	return n == 1, err
 }
 

@@ -247,7 +247,7 @@ func (db *DB) decodeDesiredDrift(routesData, tagsData []byte) *converge.DesiredD
 // changed meanwhile, or cannot be decrypted, is left without drift (it is
 // checked next pass).
 func (db *DB) readActualDrift(ctx context.Context, rows []*converge.ActualRow) error {
-	if len(rows) == 0 {
+	if len(rows) == 0 || db.view.actualDrift(rows) {
 		return nil
 	}
 	bySlot := make(map[slotKey]*converge.ActualRow, len(rows))

@@ -43,7 +43,11 @@ func (db *DB) LoadLRPSnapshot(ctx context.Context, memo *DriftMemo) (*converge.L
 		}
 	})
 	var err error
-	s.Actual, err = db.loadSlimActual(ctx, "", nil)
+	if rows, ok := db.view.slimActual(nil); ok {
+		s.Actual = rows
+	} else {
+		s.Actual, err = db.loadSlimActual(ctx, "", nil)
+	}
 	wg.Wait()
 	if err != nil {
 		return nil, err
@@ -68,8 +72,11 @@ func (db *DB) LoadLRPSnapshot(ctx context.Context, memo *DriftMemo) (*converge.L
 // sets the cells.
 func (db *DB) LoadCellSlots(ctx context.Context, cellIDs []string) (*converge.LRPSnapshot, error) {
 	s := &converge.LRPSnapshot{}
-	var guids []string
+	guids, fromView := db.view.cellGUIDs(cellIDs)
 	for batch := range slices.Chunk(cellIDs, processGUIDBatch) {
+		if fromView {
+			break
+		}
 		err := eachRow(ctx, db.sql, "SELECT DISTINCT process_guid FROM actual_lrps WHERE cell_id IN ("+sqldb.Placeholders(len(batch))+")",
 			func(scan func(...any) error) error {
 				var g string
@@ -91,9 +98,11 @@ func (db *DB) LoadCellSlots(ctx context.Context, cellIDs []string) (*converge.LR
 		if err != nil {
 			return nil, err
 		}
-		actual, err := db.loadSlimActual(ctx, where, anys(batch))
-		if err != nil {
-			return nil, err
+		actual, ok := db.view.slimActual(batch)
+		if !ok {
+			if actual, err = db.loadSlimActual(ctx, where, anys(batch)); err != nil {
+				return nil, err
+			}
 		}
 		s.Desired = append(s.Desired, desired...)
 		s.Actual = append(s.Actual, actual...)

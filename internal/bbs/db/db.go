@@ -30,6 +30,10 @@ type DB struct {
 
 	maxTaskRetries int
 	sizes          snapshotSizes // of the last convergence snapshot
+
+	// view is the in-memory copy of actual_lrps (actual_view.go), off
+	// until EnableActualLRPView.
+	view *actualView
 }
 
 // Deps are what New needs. Now and NewGUID default to the wall clock and
@@ -64,6 +68,7 @@ func New(d Deps) *DB {
 	if db.logger == nil {
 		db.logger = lager.NewLogger("bbs-db")
 	}
+	db.view = newActualView(db)
 	return db
 }
 

@@ -175,6 +175,9 @@ func appendElement(b []byte, field protowire.Number, m proto.Message) ([]byte, e
 // EncodedActualLRPs is ActualLRPs encoded as field of a response (2 in
 // ActualLRPsResponse), handed to sink; it returns the number of elements.
 func (db *DB) EncodedActualLRPs(ctx context.Context, f ActualLRPFilter, field protowire.Number, sink Sink) (int, error) {
+	if rows, ok := db.view.filtered(f); ok {
+		return len(rows), sendEncoded(rows, field, sink)
+	}
 	query, args := actualLRPQuery(f)
 	rows, err := db.sql.QueryContext(ctx, query, args...)
 	if err != nil {
