@@ -3,6 +3,8 @@ package db
 import (
 	"cmp"
 	"context"
+	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -63,11 +65,22 @@ func compareViewKeys(a, b viewKey) int {
 	return cmp.Compare(a.presence, b.presence)
 }
 
-// viewRow is one row; immutable once in the view.
+// viewRow is one row; immutable once in the view. It keeps the row
+// encoded (a list element as is) and the plain columns the filters and
+// convergence read; the model is decoded on demand.
 type viewRow struct {
-	key viewKey
-	lrp *models.ActualLRP
-	// enc is lrp marshalled, the bytes of one list element.
+	key          viewKey
+	domain       string
+	state        string
+	instanceGUID string
+	cell         string
+	since        int64
+	crashCount   int32
+	tag          converge.Tag
+	// tagsStored: the row stores metric tags (an empty map included), as
+	// opposed to none; the drift check skips rows without.
+	tagsStored bool
+	// enc is the row marshalled, the bytes of one list element.
 	enc []byte
 }
 
@@ -80,8 +93,51 @@ func newViewRow(lrp *models.ActualLRP) (*viewRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	k := c.GetActualLrpKey()
-	return &viewRow{key: viewKey{k.GetProcessGuid(), k.GetIndex(), int32(c.GetPresence())}, lrp: c, enc: enc}, nil
+	k, ik, tag := c.GetActualLrpKey(), c.GetActualLrpInstanceKey(), c.GetModificationTag()
+	return &viewRow{
+		key:    viewKey{k.GetProcessGuid(), k.GetIndex(), int32(c.GetPresence())},
+		domain: viewStrings.get(k.GetDomain()), state: viewStrings.get(c.GetState()),
+		instanceGUID: ik.GetInstanceGuid(), cell: viewStrings.get(ik.GetCellId()),
+		since: c.GetSince(), crashCount: c.GetCrashCount(),
+		tag:        converge.Tag{Epoch: tag.GetEpoch(), Index: tag.GetIndex()},
+		tagsStored: c.MetricTags != nil,
+		enc:        enc,
+	}, nil
+}
+
+// model decodes the row. A row that does not decode cannot be in the view
+// (it was marshalled by newViewRow), so a failure is a bug: it panics.
+func (r *viewRow) model() *models.ActualLRP {
+	lrp := &models.ActualLRP{}
+	if err := proto.Unmarshal(r.enc, lrp); err != nil {
+		panic(fmt.Sprintf("actual LRP view: row %v does not decode: %v", r.key, err))
+	}
+	models.FillNonNullable(lrp)
+	if r.tagsStored && lrp.MetricTags == nil {
+		lrp.MetricTags = map[string]string{}
+	}
+	return lrp
+}
+
+// viewStrings interns the few distinct values of the domain, state and
+// cell columns.
+var viewStrings = &stringPool{m: map[string]string{}}
+
+type stringPool struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (p *stringPool) get(s string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if v, ok := p.m[s]; ok {
+		return v
+	}
+	if len(p.m) < 1<<16 {
+		p.m[s] = s
+	}
+	return s
 }
 
 // canonicalActualLRP is a deep copy of lrp as it comes back from the
@@ -219,33 +275,16 @@ func (v *actualView) load(ctx context.Context) {
 
 func (v *actualView) loadOnce(ctx context.Context) error {
 	start := time.Now()
-	lrps, _, err := v.db.queryActualLRPs(ctx, v.db.sql, selectActualLRPsSQL)
-	if err != nil {
+	tree := btree.NewG(32, lessViewRow)
+	cells := map[string]map[viewKey]*viewRow{}
+	if err := v.readAll(ctx, func(r *viewRow) {
+		tree.ReplaceOrInsert(r)
+		addCell(cells, r)
+	}); err != nil {
 		return err
 	}
 	if v.afterSelect != nil {
 		v.afterSelect()
-	}
-	rows := make([]*viewRow, len(lrps))
-	var encErr error
-	var errOnce sync.Once
-	parallel(len(lrps), func(i int) {
-		r, err := newViewRow(lrps[i])
-		if err != nil {
-			errOnce.Do(func() { encErr = err })
-			return
-		}
-		rows[i] = r
-	})
-	if encErr != nil {
-		return encErr
-	}
-	slices.SortFunc(rows, func(a, b *viewRow) int { return compareViewKeys(a.key, b.key) })
-	tree := btree.NewG(32, lessViewRow)
-	cells := map[string]map[viewKey]*viewRow{}
-	for _, r := range rows {
-		tree.ReplaceOrInsert(r)
-		addCell(cells, r)
 	}
 	// Slots written since the statement began are read again, each under
 	// its stripe, until none is left; then the view serves.
@@ -278,6 +317,66 @@ func (v *actualView) loadOnce(ctx context.Context) error {
 	}
 }
 
+// loadChunkRows is the number of rows decoded together while loading.
+const loadChunkRows = 2048
+
+// readAll reads the whole table in one statement, decoding and encoding
+// chunks of rows on every core, and hands the rows to add in table order.
+// Undecodable rows are deleted and left out.
+func (v *actualView) readAll(ctx context.Context, add func(*viewRow)) error {
+	db := v.db
+	rows, err := db.sql.QueryContext(ctx, selectActualLRPsSQL)
+	if err != nil {
+		return sqldb.Classify(err)
+	}
+	defer rows.Close()
+	var bad []*storedActualLRP
+	chunk := make([]*storedActualLRP, 0, loadChunkRows)
+	out := make([]*viewRow, loadChunkRows)
+	flush := func() error {
+		errs := make([]error, len(chunk))
+		parallel(len(chunk), func(i int) {
+			out[i] = nil
+			lrp, err := db.decodeActualLRP(chunk[i])
+			if err == nil {
+				out[i], err = newViewRow(lrp)
+			}
+			errs[i] = err
+		})
+		for i, err := range errs {
+			switch {
+			case errors.Is(err, models.ErrDeserialize):
+				bad = append(bad, chunk[i])
+			case err != nil:
+				return err
+			default:
+				add(out[i])
+			}
+		}
+		chunk = chunk[:0]
+		return nil
+	}
+	for rows.Next() {
+		s, err := scanStoredActualLRP(rows)
+		if err != nil {
+			return sqldb.Classify(err)
+		}
+		if chunk = append(chunk, s); len(chunk) == loadChunkRows {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return sqldb.Classify(err)
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	db.deleteUndecodable(ctx, db.sql, bad)
+	return nil
+}
+
 // reloadSlotInto reads one slot from SQL under its stripe into tree.
 func (v *actualView) reloadSlotInto(ctx context.Context, tree *btree.BTreeG[*viewRow], cells map[string]map[viewKey]*viewRow, k slotKey) error {
 	unlock := v.lockSlots(k)
@@ -308,7 +407,7 @@ func replaceSlot(tree *btree.BTreeG[*viewRow], cells map[string]map[viewKey]*vie
 }
 
 func addCell(cells map[string]map[viewKey]*viewRow, r *viewRow) {
-	cell := r.lrp.GetActualLrpInstanceKey().GetCellId()
+	cell := r.cell
 	m := cells[cell]
 	if m == nil {
 		m = map[viewKey]*viewRow{}
@@ -318,7 +417,7 @@ func addCell(cells map[string]map[viewKey]*viewRow, r *viewRow) {
 }
 
 func removeCell(cells map[string]map[viewKey]*viewRow, r *viewRow) {
-	cell := r.lrp.GetActualLrpInstanceKey().GetCellId()
+	cell := r.cell
 	if m := cells[cell]; m != nil {
 		delete(m, r.key)
 		if len(m) == 0 {
@@ -477,7 +576,7 @@ func (v *actualView) slot(guid string, index int32) (rows []*models.ActualLRP, o
 		if r.key.guid != guid || r.key.index != index {
 			return false
 		}
-		rows = append(rows, r.lrp)
+		rows = append(rows, r.model())
 		return true
 	})
 	return rows, true
@@ -508,9 +607,8 @@ func (v *actualView) cellRows(cells ...string) (rows []*viewRow, ok bool) {
 // view does not serve.
 func (v *actualView) filtered(f ActualLRPFilter) ([]*viewRow, bool) {
 	match := func(r *viewRow) bool {
-		k := r.lrp.GetActualLrpKey()
-		return (f.Domain == "" || k.GetDomain() == f.Domain) &&
-			(f.CellID == "" || r.lrp.GetActualLrpInstanceKey().GetCellId() == f.CellID) &&
+		return (f.Domain == "" || r.domain == f.Domain) &&
+			(f.CellID == "" || r.cell == f.CellID) &&
 			(f.ProcessGUID == "" || r.key.guid == f.ProcessGUID) &&
 			(f.Index == nil || r.key.index == *f.Index)
 	}
@@ -567,7 +665,7 @@ func (v *actualView) guidRows(guids []string) ([]*viewRow, bool) {
 func viewModels(rows []*viewRow) []*models.ActualLRP {
 	out := make([]*models.ActualLRP, len(rows))
 	for i, r := range rows {
-		out[i] = r.lrp
+		out[i] = r.model()
 	}
 	return out
 }
@@ -616,13 +714,10 @@ func (v *actualView) slimActual(guids []string) ([]converge.ActualRow, bool) {
 	}
 	out := make([]converge.ActualRow, len(rows))
 	for i, r := range rows {
-		lrp := r.lrp
-		k, ik, tag := lrp.GetActualLrpKey(), lrp.GetActualLrpInstanceKey(), lrp.GetModificationTag()
 		out[i] = converge.ActualRow{
-			ProcessGUID: r.key.guid, Index: r.key.index, Presence: lrp.GetPresence(),
-			Domain: k.GetDomain(), State: lrp.GetState(), InstanceGUID: ik.GetInstanceGuid(), CellID: ik.GetCellId(),
-			Since: lrp.GetSince(), CrashCount: lrp.GetCrashCount(),
-			Tag: converge.Tag{Epoch: tag.GetEpoch(), Index: tag.GetIndex()},
+			ProcessGUID: r.key.guid, Index: r.key.index, Presence: models.ActualLRP_Presence(r.key.presence),
+			Domain: r.domain, State: r.state, InstanceGUID: r.instanceGUID, CellID: r.cell,
+			Since: r.since, CrashCount: r.crashCount, Tag: r.tag,
 		}
 	}
 	return out, true
@@ -644,12 +739,12 @@ func (v *actualView) actualDrift(rows []*converge.ActualRow) bool {
 		if !ok {
 			continue
 		}
-		tag := vr.lrp.GetModificationTag()
-		if r.Tag != (converge.Tag{Epoch: tag.GetEpoch(), Index: tag.GetIndex()}) {
+		if r.Tag != vr.tag {
 			continue
 		}
-		d := &converge.ActualDrift{MetricTags: vr.lrp.GetMetricTags()}
-		for _, ir := range vr.lrp.GetActualLrpInternalRoutes() {
+		lrp := vr.model()
+		d := &converge.ActualDrift{MetricTags: lrp.GetMetricTags()}
+		for _, ir := range lrp.GetActualLrpInternalRoutes() {
 			d.InternalRoutes = append(d.InternalRoutes, ir.GetHostname())
 		}
 		r.Drift = d
