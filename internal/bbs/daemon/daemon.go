@@ -285,9 +285,9 @@ func migrations(logger lager.Logger, store *db.DB, gate *handlers.Gate, m *metri
 		}
 		m.migrationDuration.Set(time.Since(start).Seconds())
 		// This process holds the lock and the schema is current: from now
-		// on it is the only writer, and the actual LRP view can load.
-		store.EnableActualLRPView(context.Background())
-		defer store.StopActualLRPView()
+		// on it is the only writer, and the views of actual and desired LRPs can load.
+		store.EnableViews(context.Background())
+		defer store.StopViews()
 		gate.Open()
 		logger.Info("finished-migrations", lager.Data{"duration": time.Since(start).String()})
 		close(ready)

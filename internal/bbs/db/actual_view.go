@@ -191,38 +191,44 @@ func newActualView(db *DB) *actualView {
 	return &actualView{db: db, logger: db.logger.Session("actual-lrp-view"), stop: func() {}}
 }
 
-// EnableActualLRPView starts loading the view in the background; reads use
-// SQL until it is loaded. Call it once the process is the only writer
-// (after the lock and the migrations); ctx ends the loading and reloading.
-// A second call does nothing.
-func (db *DB) EnableActualLRPView(ctx context.Context) {
+// EnableViews starts loading the actual LRP view and the desired LRP
+// view in the background; reads use SQL until each is loaded. Call it once
+// the process is the only writer (after the lock and the migrations); ctx
+// ends the loading and reloading. A second call does nothing.
+func (db *DB) EnableViews(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
 	v := db.view
 	v.mu.Lock()
-	defer v.mu.Unlock()
 	if v.state != viewOff {
+		v.mu.Unlock()
+		cancel()
 		return
 	}
-	ctx, cancel := context.WithCancel(ctx)
 	v.stop = cancel
 	v.startLoadLocked(ctx)
+	v.mu.Unlock()
+	d := db.dview
+	d.mu.Lock()
+	d.startLoadLocked(ctx)
+	d.mu.Unlock()
 }
 
-// StopActualLRPView ends loading and reloading; reads go on from the view
-// if it was loaded.
-func (db *DB) StopActualLRPView() {
+// StopViews ends loading and reloading; reads go on from the views that
+// were loaded.
+func (db *DB) StopViews() {
 	db.view.mu.Lock()
 	defer db.view.mu.Unlock()
 	db.view.stop()
 }
 
-// ActualLRPViewLoaded reports whether reads are served from the view.
-func (db *DB) ActualLRPViewLoaded() bool {
-	if db.view == nil {
-		return false
-	}
+// ViewsLoaded reports whether reads are served from both views.
+func (db *DB) ViewsLoaded() bool {
 	db.view.mu.Lock()
-	defer db.view.mu.Unlock()
-	return db.view.state == viewLoaded
+	a := db.view.state == viewLoaded
+	db.view.mu.Unlock()
+	db.dview.mu.Lock()
+	defer db.dview.mu.Unlock()
+	return a && db.dview.state == viewLoaded
 }
 
 // stripe returns the stripe index of a slot.

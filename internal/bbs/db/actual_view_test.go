@@ -47,10 +47,10 @@ func newViewPair(t *testing.T, cfg sqldb.Config) *viewPair {
 // enable turns the view on and waits until it serves.
 func (p *viewPair) enable() {
 	p.t.Helper()
-	p.viewed.EnableActualLRPView(p.ctx)
-	p.t.Cleanup(p.viewed.StopActualLRPView)
+	p.viewed.EnableViews(p.ctx)
+	p.t.Cleanup(p.viewed.StopViews)
 	deadline := time.Now().Add(30 * time.Second)
-	for !p.viewed.ActualLRPViewLoaded() {
+	for !p.viewed.ViewsLoaded() {
 		if time.Now().After(deadline) {
 			p.t.Fatal("the view did not load within 30s")
 		}
@@ -97,7 +97,7 @@ func decodeList(t *testing.T, b []byte) []*models.ActualLRP {
 // check compares every read the view serves with SQL.
 func (p *viewPair) check(cells []string, guids []string) {
 	p.t.Helper()
-	if !p.viewed.ActualLRPViewLoaded() {
+	if !p.viewed.ViewsLoaded() {
 		p.t.Fatal("the view does not serve")
 	}
 	all, err := p.plain.ActualLRPs(p.ctx, ActualLRPFilter{})

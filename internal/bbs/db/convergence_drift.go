@@ -182,7 +182,7 @@ func (m *DriftMemo) keepDesired(read map[string]*converge.DesiredRow) {
 // readDesiredDrift reads and decodes the routes and metric tags of want,
 // whose tags must still be those of the snapshot.
 func (db *DB) readDesiredDrift(ctx context.Context, want map[string]*converge.DesiredRow) error {
-	if len(want) == 0 {
+	if len(want) == 0 || db.dview.fillDrift(want) {
 		return nil
 	}
 	type blob struct {

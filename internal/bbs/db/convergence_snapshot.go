@@ -39,7 +39,11 @@ func (db *DB) LoadLRPSnapshot(ctx context.Context, memo *DriftMemo) (*converge.L
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		if s.Domains, desiredErr = db.loadDomains(ctx); desiredErr == nil {
-			s.Desired, desiredErr = db.loadSlimDesired(ctx, "", nil)
+			if rows, ok := db.dview.slim(nil); ok {
+				s.Desired = rows
+			} else {
+				s.Desired, desiredErr = db.loadSlimDesired(ctx, "", nil)
+			}
 		}
 	})
 	var err error
@@ -94,9 +98,12 @@ func (db *DB) LoadCellSlots(ctx context.Context, cellIDs []string) (*converge.LR
 	guids = slices.Compact(guids)
 	for batch := range slices.Chunk(guids, processGUIDBatch) {
 		where := " WHERE process_guid IN (" + sqldb.Placeholders(len(batch)) + ")"
-		desired, err := db.loadSlimDesired(ctx, where, anys(batch))
-		if err != nil {
-			return nil, err
+		var err error
+		desired, ok := db.dview.slim(batch)
+		if !ok {
+			if desired, err = db.loadSlimDesired(ctx, where, anys(batch)); err != nil {
+				return nil, err
+			}
 		}
 		actual, ok := db.view.slimActual(batch)
 		if !ok {

@@ -32,8 +32,11 @@ type DB struct {
 	sizes          snapshotSizes // of the last convergence snapshot
 
 	// view is the in-memory copy of actual_lrps (actual_view.go), off
-	// until EnableActualLRPView.
+	// until EnableViews.
 	view *actualView
+	// dview is the in-memory copy of the desired LRPs' scheduling infos
+	// (desired_view.go), enabled with view.
+	dview *desiredView
 }
 
 // Deps are what New needs. Now and NewGUID default to the wall clock and
@@ -69,6 +72,7 @@ func New(d Deps) *DB {
 		db.logger = lager.NewLogger("bbs-db")
 	}
 	db.view = newActualView(db)
+	db.dview = newDesiredView(db)
 	return db
 }
 

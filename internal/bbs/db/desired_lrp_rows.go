@@ -256,5 +256,7 @@ func (db *DB) deleteCorruptDesiredLRPs(ctx context.Context, q sqldb.Querier, gui
 	}
 	if _, err := q.ExecContext(ctx, "DELETE FROM desired_lrps WHERE process_guid IN ("+sqldb.Placeholders(len(guids))+")", args...); err != nil {
 		logger.Error("failed-deleting-invalid-row", err)
+		return
 	}
+	db.dview.forget(guids)
 }

@@ -67,12 +67,14 @@ func (db *DB) DesireLRP(ctx context.Context, desired *models.DesiredLRP) (*model
 		return nil, models.ErrBadRequest
 	}
 
-	err = db.transact(ctx, func(ctx context.Context, tx *sqldb.Tx) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO desired_lrps ("+desiredLRPColumns+") VALUES ("+sqldb.Placeholders(17)+")",
-			d.ProcessGuid, d.Domain, d.LogGuid, d.Annotation, d.Instances, d.MemoryMb, d.DiskMb,
-			d.MaxPids, d.RootFs, string(routes), string(placement), epoch, 0, string(placementTags),
-			string(runInfo), string(tags), int32(d.UpdateStrategy))
-		return err
+	err = db.dview.write(ctx, d.ProcessGuid, func() error {
+		return db.transact(ctx, func(ctx context.Context, tx *sqldb.Tx) error {
+			_, err := tx.ExecContext(ctx, "INSERT INTO desired_lrps ("+desiredLRPColumns+") VALUES ("+sqldb.Placeholders(17)+")",
+				d.ProcessGuid, d.Domain, d.LogGuid, d.Annotation, d.Instances, d.MemoryMb, d.DiskMb,
+				d.MaxPids, d.RootFs, string(routes), string(placement), epoch, 0, string(placementTags),
+				string(runInfo), string(tags), int32(d.UpdateStrategy))
+			return err
+		})
 	})
 	if err != nil {
 		return nil, err
@@ -118,6 +120,9 @@ func (db *DB) DesiredLRPByProcessGuid(ctx context.Context, processGuid string) (
 // domain and process guids select (app guids are not looked at). Rows
 // whose scheduling columns cannot be decoded are deleted and left out.
 func (db *DB) DesiredLRPSchedulingInfos(ctx context.Context, filter DesiredLRPFilter) ([]*models.DesiredLRPSchedulingInfo, error) {
+	if rows, ok := db.dview.selected(filter); ok {
+		return desiredInfos(rows)
+	}
 	where, args := desiredWhere(filter, true, false)
 	var out []*models.DesiredLRPSchedulingInfo
 	err := db.eachDesired(ctx, "SELECT "+schedulingInfoColumns+" FROM desired_lrps"+where, args,
@@ -183,29 +188,8 @@ func (db *DB) UpdateDesiredLRP(ctx context.Context, processGuid string, update *
 		update = &models.DesiredLRPUpdate{}
 	}
 	var corrupt bool
-	err = db.transact(ctx, func(ctx context.Context, tx *sqldb.Tx) error {
-		before, after, corrupt = nil, nil, false
-		s := &storedDesiredLRP{}
-		if err := tx.QueryRowContext(ctx, "SELECT "+desiredLRPColumns+" FROM desired_lrps WHERE process_guid = ? FOR UPDATE", processGuid).Scan(s.fullDest()...); err != nil {
-			return err
-		}
-		p, err := db.decodeDesiredLRP(s)
-		if err != nil {
-			corrupt = true
-			db.deleteCorruptDesiredLRPs(ctx, tx, []string{processGuid})
-			return nil
-		}
-		before = p.desiredLRP()
-		next, sets, args, err := db.planDesiredUpdate(p, update)
-		if err != nil {
-			return err
-		}
-		args = append(args, processGuid)
-		if _, err := tx.ExecContext(ctx, "UPDATE desired_lrps SET "+strings.Join(sets, ", ")+" WHERE process_guid = ?", args...); err != nil {
-			return err
-		}
-		after = next.desiredLRP()
-		return nil
+	err = db.dview.write(ctx, processGuid, func() error {
+		return db.updateDesiredLRP(ctx, processGuid, update, &before, &after, &corrupt)
 	})
 	if err == nil && corrupt {
 		err = models.ErrDeserialize
@@ -214,6 +198,33 @@ func (db *DB) UpdateDesiredLRP(ctx context.Context, processGuid string, update *
 		return nil, nil, err
 	}
 	return before, after, nil
+}
+
+func (db *DB) updateDesiredLRP(ctx context.Context, processGuid string, update *models.DesiredLRPUpdate, before, after **models.DesiredLRP, corrupt *bool) error {
+	return db.transact(ctx, func(ctx context.Context, tx *sqldb.Tx) error {
+		*before, *after, *corrupt = nil, nil, false
+		s := &storedDesiredLRP{}
+		if err := tx.QueryRowContext(ctx, "SELECT "+desiredLRPColumns+" FROM desired_lrps WHERE process_guid = ? FOR UPDATE", processGuid).Scan(s.fullDest()...); err != nil {
+			return err
+		}
+		p, err := db.decodeDesiredLRP(s)
+		if err != nil {
+			*corrupt = true
+			db.deleteCorruptDesiredLRPs(ctx, tx, []string{processGuid})
+			return nil
+		}
+		*before = p.desiredLRP()
+		next, sets, args, err := db.planDesiredUpdate(p, update)
+		if err != nil {
+			return err
+		}
+		args = append(args, processGuid)
+		if _, err := tx.ExecContext(ctx, "UPDATE desired_lrps SET "+strings.Join(sets, ", ")+" WHERE process_guid = ?", args...); err != nil {
+			return err
+		}
+		*after = next.desiredLRP()
+		return nil
+	})
 }
 
 // planDesiredUpdate returns the parts after the update and the columns to
@@ -263,23 +274,27 @@ func (db *DB) planDesiredUpdate(p *desiredParts, u *models.DesiredLRPUpdate) (*d
 // only (key, annotation, instances, resources, modification tag).
 func (db *DB) RemoveDesiredLRP(ctx context.Context, processGuid string) (*models.DesiredLRP, error) {
 	var removed *models.DesiredLRP
-	err := db.transact(ctx, func(ctx context.Context, tx *sqldb.Tx) error {
+	err := db.dview.write(ctx, processGuid, func() error { return db.removeDesiredLRP(ctx, processGuid, &removed) })
+	if err != nil {
+		return nil, err
+	}
+	return removed, nil
+}
+
+func (db *DB) removeDesiredLRP(ctx context.Context, processGuid string, removed **models.DesiredLRP) error {
+	return db.transact(ctx, func(ctx context.Context, tx *sqldb.Tx) error {
 		s := &storedDesiredLRP{}
 		if err := tx.QueryRowContext(ctx, "SELECT "+desiredLRPColumns+" FROM desired_lrps WHERE process_guid = ? FOR UPDATE", processGuid).Scan(s.fullDest()...); err != nil {
 			return err
 		}
 		if p, err := db.decodeDesiredLRP(s); err == nil {
-			removed = p.desiredLRP()
+			*removed = p.desiredLRP()
 		} else {
-			removed = models.NewDesiredLRP(s.plainSchedulingInfo(), nil, nil, models.DesiredLRP_UpdateStrategy(s.updateStrategy))
+			*removed = models.NewDesiredLRP(s.plainSchedulingInfo(), nil, nil, models.DesiredLRP_UpdateStrategy(s.updateStrategy))
 		}
 		_, err := tx.ExecContext(ctx, "DELETE FROM desired_lrps WHERE process_guid = ?", processGuid)
 		return err
 	})
-	if err != nil {
-		return nil, err
-	}
-	return removed, nil
 }
 
 // eachDesired runs a query of desired_lrps outside any transaction and

@@ -102,7 +102,7 @@ type Env struct {
 	CPU         *CPUMeter
 	SeedElapsed time.Duration
 	// ViewLoadWait is how long after its first answer our BBS took to
-	// load its actual LRP view.
+	// load its views of actual and desired LRPs.
 	ViewLoadWait time.Duration
 
 	closers []func()
@@ -282,8 +282,10 @@ func (e *Env) startBBS(ctx context.Context, db sqldb.Config) error {
 		// Our BBS serves from its actual LRP view once loaded (SQL before);
 		// the measurements are of the loaded state.
 		start := time.Now()
-		if err := p.WaitForLog(ctx, "actual-lrp-view.loaded", 5*time.Minute); err != nil {
-			return err
+		for _, view := range []string{"actual-lrp-view.loaded", "desired-lrp-view.loaded"} {
+			if err := p.WaitForLog(ctx, view, 5*time.Minute); err != nil {
+				return err
+			}
 		}
 		e.ViewLoadWait = time.Since(start)
 	}

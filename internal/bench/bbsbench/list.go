@@ -58,7 +58,7 @@ func listOnce(ctx context.Context, cfg ListConfig, target Target, progress func(
 	defer env.Close()
 	run.fig("seed_s", "seeding through SQL", "s", env.SeedElapsed.Seconds(), Neutral)
 	if target.Name == "ours" {
-		run.fig("view_load_s", "actual LRP view loaded, after the first answer", "s", env.ViewLoadWait.Seconds(), Lower)
+		run.fig("view_load_s", "views loaded, after the first answer", "s", env.ViewLoadWait.Seconds(), Lower)
 	}
 	_, idle := env.Memory()
 	lister, err := env.Client(5*time.Minute, 1)

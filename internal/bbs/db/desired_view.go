@@ -1,0 +1,383 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"sync"
+	"time"
+
+	"code.cloudfoundry.org/lager/v3"
+	"github.com/google/btree"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/diego-go/diego/internal/bbs/converge"
+	"github.com/diego-go/diego/internal/models"
+	"github.com/diego-go/diego/internal/sqldb"
+)
+
+// The desired LRP view is the scheduling-info half of desired_lrps in the
+// memory of the active BBS, for the bulk scheduling-info list (the
+// auctioneer's and the route-emitter's), the auctions' lookups and the
+// convergence snapshot. Desired LRPs change rarely (Cloud Controller
+// desires, scales and deletes them), so the view does not rebuild a row
+// from the write: after every write, under the process guid's stripe, it
+// reads the row back from the database. It loads and catches up like the
+// actual LRP view (actual_view.go) and shares its enable and stop.
+
+const desiredStripes = 1 << 10
+
+// desiredRow is one desired LRP; immutable once in the view.
+type desiredRow struct {
+	slim converge.DesiredRow // without drift
+	// drift is the decoded routes and metric tags for convergence.
+	drift *converge.DesiredDrift
+	// enc is the scheduling info marshalled, the bytes of a list element.
+	enc []byte
+}
+
+func lessDesiredRow(a, b *desiredRow) bool { return a.slim.ProcessGUID < b.slim.ProcessGUID }
+
+func desiredProbe(guid string) *desiredRow {
+	return &desiredRow{slim: converge.DesiredRow{ProcessGUID: guid}}
+}
+
+type desiredView struct {
+	db      *DB
+	logger  lager.Logger
+	stripes [desiredStripes]sync.Mutex
+
+	mu      sync.Mutex
+	state   viewState
+	touched map[string]struct{}
+	rows    *btree.BTreeG[*desiredRow]
+	ctx     context.Context
+
+	afterSelect func() // tests: between the loading statement and the catch-up
+}
+
+func newDesiredView(db *DB) *desiredView {
+	return &desiredView{db: db, logger: db.logger.Session("desired-lrp-view")}
+}
+
+// desiredViewColumns are the scheduling info's columns and the metric
+// tags (for the drift checks).
+const desiredViewColumns = schedulingInfoColumns + ", metric_tags"
+
+func (s *storedDesiredLRP) desiredViewDest() []any {
+	return append(s.schedulingDest(), &s.metricTags)
+}
+
+// newDesiredRow decodes a row read with desiredViewDest; ErrDeserialize
+// when it cannot be read.
+func (db *DB) newDesiredRow(s *storedDesiredLRP) (*desiredRow, error) {
+	info, err := db.decodeSchedulingInfo(s)
+	if err != nil {
+		return nil, err
+	}
+	models.FillNonNullable(info)
+	enc, err := proto.MarshalOptions{Deterministic: true}.Marshal(info)
+	if err != nil {
+		return nil, err
+	}
+	return &desiredRow{
+		slim: converge.DesiredRow{
+			ProcessGUID: s.processGuid, Domain: viewStrings.get(s.domain), Instances: s.instances,
+			Tag: converge.Tag{Epoch: s.epoch, Index: uint32(s.index.Int64)},
+		},
+		drift: db.decodeDesiredDrift(s.routes, s.metricTags),
+		enc:   enc,
+	}, nil
+}
+
+func (r *desiredRow) info() (*models.DesiredLRPSchedulingInfo, error) {
+	info := &models.DesiredLRPSchedulingInfo{}
+	if err := proto.Unmarshal(r.enc, info); err != nil {
+		return nil, fmt.Errorf("desired LRP view: %s does not decode: %w", r.slim.ProcessGUID, err)
+	}
+	models.FillNonNullable(info)
+	return info, nil
+}
+
+// startLoadLocked starts a load; v.mu is held.
+func (v *desiredView) startLoadLocked(ctx context.Context) {
+	v.state = viewLoading
+	v.touched = map[string]struct{}{}
+	v.rows = nil
+	v.ctx = ctx
+	go func() {
+		for attempt := 0; ; attempt++ {
+			err := v.loadOnce(ctx)
+			if err == nil {
+				return
+			}
+			v.logger.Error("load-failed", err, lager.Data{"attempt": attempt})
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
+		}
+	}()
+}
+
+func (v *desiredView) loadOnce(ctx context.Context) error {
+	start := time.Now()
+	tree := btree.NewG(32, lessDesiredRow)
+	var corrupt []string
+	rows, err := v.db.sql.QueryContext(ctx, "SELECT "+desiredViewColumns+" FROM desired_lrps")
+	if err != nil {
+		return sqldb.Classify(err)
+	}
+	chunk := make([]*storedDesiredLRP, 0, loadChunkRows)
+	out := make([]*desiredRow, loadChunkRows)
+	errs := make([]error, loadChunkRows)
+	flush := func() error {
+		parallel(len(chunk), func(i int) { out[i], errs[i] = v.db.newDesiredRow(chunk[i]) })
+		for i := range chunk {
+			switch {
+			case errors.Is(errs[i], models.ErrDeserialize):
+				corrupt = append(corrupt, chunk[i].processGuid)
+			case errs[i] != nil:
+				return errs[i]
+			default:
+				tree.ReplaceOrInsert(out[i])
+			}
+		}
+		chunk = chunk[:0]
+		return nil
+	}
+	for rows.Next() {
+		s := &storedDesiredLRP{}
+		if err := rows.Scan(s.desiredViewDest()...); err != nil {
+			_ = rows.Close()
+			return sqldb.Classify(err)
+		}
+		if chunk = append(chunk, s); len(chunk) == loadChunkRows {
+			if err := flush(); err != nil {
+				_ = rows.Close()
+				return err
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		_ = rows.Close()
+		return sqldb.Classify(err)
+	}
+	_ = rows.Close()
+	if err := flush(); err != nil {
+		return err
+	}
+	v.db.deleteCorruptDesiredLRPs(ctx, v.db.sql, corrupt)
+	if v.afterSelect != nil {
+		v.afterSelect()
+	}
+	for {
+		v.mu.Lock()
+		if v.state != viewLoading {
+			v.mu.Unlock()
+			return nil
+		}
+		if len(v.touched) == 0 {
+			n := tree.Len()
+			v.rows, v.touched, v.state = tree, nil, viewLoaded
+			v.mu.Unlock()
+			v.logger.Info("loaded", lager.Data{"rows": n, "duration": time.Since(start).String()})
+			return nil
+		}
+		guids := make([]string, 0, len(v.touched))
+		for g := range v.touched {
+			guids = append(guids, g)
+		}
+		clear(v.touched)
+		v.mu.Unlock()
+		for _, g := range guids {
+			unlock := v.lock(g)
+			r, err := v.readRow(ctx, g)
+			if err == nil {
+				installDesired(tree, g, r)
+			}
+			unlock()
+			if err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// readRow reads one desired LRP; nil when it is gone or cannot be read.
+func (v *desiredView) readRow(ctx context.Context, guid string) (*desiredRow, error) {
+	s := &storedDesiredLRP{}
+	err := v.db.sql.QueryRowContext(ctx, "SELECT "+desiredViewColumns+" FROM desired_lrps WHERE process_guid = ?", guid).Scan(s.desiredViewDest()...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	r, err := v.db.newDesiredRow(s)
+	if errors.Is(err, models.ErrDeserialize) {
+		return nil, nil
+	}
+	return r, err
+}
+
+func installDesired(tree *btree.BTreeG[*desiredRow], guid string, r *desiredRow) {
+	if r == nil {
+		tree.Delete(desiredProbe(guid))
+		return
+	}
+	tree.ReplaceOrInsert(r)
+}
+
+func (v *desiredView) lock(guid string) func() {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(guid))
+	m := &v.stripes[h.Sum32()%desiredStripes]
+	m.Lock()
+	return m.Unlock
+}
+
+// write runs a write of the desired LRP guid under its stripe and then
+// brings the view up to date with what the database holds.
+func (v *desiredView) write(ctx context.Context, guid string, fn func() error) error {
+	unlock := v.lock(guid)
+	defer unlock()
+	err := fn()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	switch v.state {
+	case viewLoading:
+		v.touched[guid] = struct{}{}
+	case viewLoaded:
+		r, rerr := v.readRow(context.WithoutCancel(ctx), guid)
+		if rerr != nil {
+			v.logger.Error("row-refresh-failed-reloading", rerr, lager.Data{"process_guid": guid})
+			v.startLoadLocked(v.ctx)
+			break
+		}
+		installDesired(v.rows, guid, r)
+	}
+	return err
+}
+
+// forget drops rows found corrupt and deleted.
+func (v *desiredView) forget(guids []string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	switch v.state {
+	case viewLoading:
+		for _, g := range guids {
+			v.touched[g] = struct{}{}
+		}
+	case viewLoaded:
+		for _, g := range guids {
+			v.rows.Delete(desiredProbe(g))
+		}
+	}
+}
+
+func (v *desiredView) snapshot() *btree.BTreeG[*desiredRow] {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.state != viewLoaded {
+		return nil
+	}
+	return v.rows.Clone()
+}
+
+// selected returns the rows a filter (domain, process guids; app guids
+// are not served) selects, in guid order; ok is false when the view does
+// not serve the filter.
+func (v *desiredView) selected(f DesiredLRPFilter) ([]*desiredRow, bool) {
+	if len(f.AppGuids) > 0 {
+		return nil, false
+	}
+	tree := v.snapshot()
+	if tree == nil {
+		return nil, false
+	}
+	keep := func(r *desiredRow) bool { return f.Domain == "" || r.slim.Domain == f.Domain }
+	var out []*desiredRow
+	if f.ProcessGuids != nil {
+		guids := slices.Clone(f.ProcessGuids)
+		slices.Sort(guids)
+		for _, g := range slices.Compact(guids) {
+			if r, ok := tree.Get(desiredProbe(g)); ok && keep(r) {
+				out = append(out, r)
+			}
+		}
+		return out, true
+	}
+	out = make([]*desiredRow, 0, tree.Len())
+	tree.Ascend(func(r *desiredRow) bool {
+		if keep(r) {
+			out = append(out, r)
+		}
+		return true
+	})
+	return out, true
+}
+
+// slim returns the convergence rows of every desired LRP, or of guids
+// when not nil; ok is false when the view does not serve.
+func (v *desiredView) slim(guids []string) ([]converge.DesiredRow, bool) {
+	rows, ok := v.selected(DesiredLRPFilter{ProcessGuids: guids})
+	if !ok {
+		return nil, false
+	}
+	out := make([]converge.DesiredRow, len(rows))
+	for i, r := range rows {
+		out[i] = r.slim
+	}
+	return out, true
+}
+
+// fillDrift is readDesiredDrift from the view; false when it does not
+// serve.
+func (v *desiredView) fillDrift(want map[string]*converge.DesiredRow) bool {
+	tree := v.snapshot()
+	if tree == nil {
+		return false
+	}
+	for g, d := range want {
+		if r, ok := tree.Get(desiredProbe(g)); ok && r.slim.Tag == d.Tag {
+			d.Drift = r.drift
+		}
+	}
+	return true
+}
+
+func sendDesiredEncoded(rows []*desiredRow, field protowire.Number, sink Sink) error {
+	var buf []byte
+	for _, r := range rows {
+		buf = protowire.AppendTag(buf, field, protowire.BytesType)
+		buf = protowire.AppendBytes(buf, r.enc)
+		if len(buf) >= viewChunkBytes {
+			if err := sink(buf); err != nil {
+				return err
+			}
+			buf = nil
+		}
+	}
+	if len(buf) > 0 {
+		return sink(buf)
+	}
+	return nil
+}
+
+func desiredInfos(rows []*desiredRow) ([]*models.DesiredLRPSchedulingInfo, error) {
+	out := make([]*models.DesiredLRPSchedulingInfo, len(rows))
+	for i, r := range rows {
+		info, err := r.info()
+		if err != nil {
+			return nil, err
+		}
+		out[i] = info
+	}
+	return out, nil
+}
