@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/diego-go/diego/internal/bbs/routes"
@@ -50,6 +51,57 @@ func inBand(resp proto.Message) error {
 // do sends req to the named route up to c.retries times until an attempt
 // gets an answer it can decode into resp; in-band errors count as answers.
 func (c *Client) do(ctx context.Context, name string, req, resp proto.Message) error {
+	proto.Reset(resp)
+	return c.doDecode(ctx, name, req, func(buf []byte) error {
+		proto.Reset(resp) // nothing of an earlier attempt may show through
+		if err := models.Unmarshal(buf, resp); err != nil {
+			return models.NewError(models.Error_InvalidProtobufMessage, "failed to unmarshal proto: "+err.Error())
+		}
+		return nil
+	})
+}
+
+// CountListed asks the named list route and counts the elements of the
+// response's repeated field without decoding them: the time a BBS takes to
+// answer a bulk list, without the client's decoding (for diego-bench). An
+// in-band error (field 1) is returned.
+func (c *Client) CountListed(ctx context.Context, name string, req proto.Message, field protowire.Number) (int, error) {
+	var n int
+	err := c.doDecode(ctx, name, req, func(buf []byte) error {
+		n = 0
+		for len(buf) > 0 {
+			num, typ, l := protowire.ConsumeTag(buf)
+			if l < 0 {
+				return models.NewError(models.Error_InvalidProtobufMessage, "bad tag in list response")
+			}
+			buf = buf[l:]
+			if num == 1 && typ == protowire.BytesType {
+				v, l := protowire.ConsumeBytes(buf)
+				if l < 0 {
+					return models.NewError(models.Error_InvalidProtobufMessage, "bad error in list response")
+				}
+				e := &models.Error{}
+				if err := models.Unmarshal(v, e); err != nil {
+					return models.NewError(models.Error_InvalidProtobufMessage, err.Error())
+				}
+				return e
+			}
+			l = protowire.ConsumeFieldValue(num, typ, buf)
+			if l < 0 {
+				return models.NewError(models.Error_InvalidProtobufMessage, "bad field in list response")
+			}
+			buf = buf[l:]
+			if num == field {
+				n++
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// doDecode is do with the answer handed to decode.
+func (c *Client) doDecode(ctx context.Context, name string, req proto.Message, decode func([]byte) error) error {
 	route, err := routeByName(name)
 	if err != nil {
 		return err
@@ -62,7 +114,7 @@ func (c *Client) do(ctx context.Context, name string, req, resp proto.Message) e
 	}
 	id := requestIDFor(ctx)
 	for attempt := 1; ; attempt++ {
-		err = c.attempt(ctx, route, id, body, resp)
+		err = c.attempt(ctx, route, id, body, decode)
 		if err == nil || attempt >= c.retries || ctx.Err() != nil {
 			return err
 		}
@@ -73,14 +125,13 @@ func (c *Client) do(ctx context.Context, name string, req, resp proto.Message) e
 }
 
 // attempt makes one request.
-func (c *Client) attempt(ctx context.Context, route routes.Route, id string, body []byte, resp proto.Message) error {
+func (c *Client) attempt(ctx context.Context, route routes.Route, id string, body []byte, decode func([]byte) error) error {
 	req, err := http.NewRequestWithContext(ctx, route.Method, c.baseURL+route.Path, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("bbs client: %w", err)
 	}
 	req.Header.Set("Content-Type", routes.ProtobufContentType)
 	req.Header.Set(routes.RequestIDHeader, id)
-	proto.Reset(resp) // nothing of an earlier attempt may show through
 	res, err := c.http.Do(req)
 	if err != nil {
 		return transportError(err)
@@ -109,10 +160,7 @@ func (c *Client) attempt(ctx context.Context, route routes.Route, id string, bod
 		}
 		return models.NewError(models.Error_InvalidResponse, "failed to read body: "+err.Error())
 	}
-	if err := models.Unmarshal(buf, resp); err != nil {
-		return models.NewError(models.Error_InvalidProtobufMessage, "failed to unmarshal proto: "+err.Error())
-	}
-	return nil
+	return decode(buf)
 }
 
 // transportError converts timeouts to the Timeout error type.

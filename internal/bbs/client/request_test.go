@@ -407,3 +407,26 @@ func TestUnknownRouteIsAnError(t *testing.T) {
 		t.Fatalf("%d requests sent", n)
 	}
 }
+
+func TestCountListed(t *testing.T) {
+	bbs := newFakeBBS(t)
+	c := bbs.client(t, nil)
+	list := encode(t, &models.ActualLRPsResponse{ActualLrps: []*models.ActualLRP{
+		{ActualLrpKey: &models.ActualLRPKey{ProcessGuid: "a"}}, {ActualLrpKey: &models.ActualLRPKey{ProcessGuid: "b"}},
+		{ActualLrpKey: &models.ActualLRPKey{ProcessGuid: "c"}},
+	}})
+	bbs.setHandler(func(w http.ResponseWriter, _ *http.Request, _ []byte) { writeProto(w, list) })
+	n, err := c.CountListed(testContext(t), routes.ActualLRPs, &models.ActualLRPsRequest{}, 2)
+	if err != nil || n != 3 {
+		t.Fatalf("CountListed = %d, %v; want 3", n, err)
+	}
+	failed := encode(t, &models.ActualLRPsResponse{Error: models.ErrUnknownError})
+	bbs.setHandler(func(w http.ResponseWriter, _ *http.Request, _ []byte) { writeProto(w, failed) })
+	if _, err := c.CountListed(testContext(t), routes.ActualLRPs, &models.ActualLRPsRequest{}, 2); !errors.Is(err, models.ErrUnknownError) {
+		t.Fatalf("in-band error: %v", err)
+	}
+	bbs.setHandler(func(w http.ResponseWriter, _ *http.Request, _ []byte) { writeProto(w, []byte{0x12, 0x50, 0x01}) })
+	if _, err := c.CountListed(testContext(t), routes.ActualLRPs, &models.ActualLRPsRequest{}, 2); err == nil {
+		t.Fatal("a truncated list was counted")
+	}
+}

@@ -34,10 +34,25 @@ const desiredStripes = 1 << 10
 // desiredRow is one desired LRP; immutable once in the view.
 type desiredRow struct {
 	slim converge.DesiredRow // without drift
-	// drift is the decoded routes and metric tags for convergence.
-	drift *converge.DesiredDrift
+	// The drift parts: the internal routes decoded, the metric tags
+	// decrypted but kept as JSON (decoded maps would triple the view's
+	// size) and parsed when a pass needs them.
+	internalRoutes []string
+	routesInvalid  bool
+	tagsJSON       []byte
+	tagsInvalid    bool
 	// enc is the scheduling info marshalled, the bytes of a list element.
 	enc []byte
+}
+
+// drift decodes the row's drift parts.
+func (r *desiredRow) drift() *converge.DesiredDrift {
+	dd := &converge.DesiredDrift{InternalRoutes: r.internalRoutes, RoutesInvalid: r.routesInvalid, TagsInvalid: r.tagsInvalid}
+	if !r.tagsInvalid && r.tagsJSON != nil {
+		tags, err := parseMetricTags(r.tagsJSON)
+		dd.MetricTags, dd.TagsInvalid = tags, err != nil
+	}
+	return dd
 }
 
 func lessDesiredRow(a, b *desiredRow) bool { return a.slim.ProcessGUID < b.slim.ProcessGUID }
@@ -84,14 +99,23 @@ func (db *DB) newDesiredRow(s *storedDesiredLRP) (*desiredRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &desiredRow{
+	r := &desiredRow{
 		slim: converge.DesiredRow{
 			ProcessGUID: s.processGuid, Domain: viewStrings.get(s.domain), Instances: s.instances,
 			Tag: converge.Tag{Epoch: s.epoch, Index: uint32(s.index.Int64)},
 		},
-		drift: db.decodeDesiredDrift(s.routes, s.metricTags),
-		enc:   enc,
-	}, nil
+		enc: enc,
+	}
+	dd := db.decodeDesiredDrift(s.routes, nil)
+	r.internalRoutes, r.routesInvalid = dd.InternalRoutes, dd.RoutesInvalid
+	if len(s.metricTags) > 0 {
+		plain, err := db.decryptJSON(s.metricTags)
+		if err == nil {
+			_, err = parseMetricTags(plain)
+		}
+		r.tagsJSON, r.tagsInvalid = plain, err != nil
+	}
+	return r, nil
 }
 
 func (r *desiredRow) info() (*models.DesiredLRPSchedulingInfo, error) {
@@ -344,11 +368,17 @@ func (v *desiredView) fillDrift(want map[string]*converge.DesiredRow) bool {
 	if tree == nil {
 		return false
 	}
+	type job struct {
+		r *desiredRow
+		d *converge.DesiredRow
+	}
+	jobs := make([]job, 0, len(want))
 	for g, d := range want {
 		if r, ok := tree.Get(desiredProbe(g)); ok && r.slim.Tag == d.Tag {
-			d.Drift = r.drift
+			jobs = append(jobs, job{r, d})
 		}
 	}
+	parallel(len(jobs), func(i int) { jobs[i].d.Drift = jobs[i].r.drift() })
 	return true
 }
 
