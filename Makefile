@@ -7,6 +7,7 @@ GO ?= go
 ## build: every binary into bin/
 build:
 	$(GO) build -o bin/ ./cmd/...
+	CGO_ENABLED=0 $(GO) build -o bin/healthcheck ./cmd/healthcheck
 
 ## test: install and start what the tests need (MariaDB, PostgreSQL, ...) and run them all
 test:
