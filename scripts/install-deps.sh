@@ -25,6 +25,10 @@ installed busybox-static || need+=(busybox-static)
 # generated code against it).
 [ "$what" = test ] && { have protoc || need+=(protobuf-compiler); }
 
+# The registry the docker:// image tests push to and pull from; each test
+# runs its own on a free loopback port, never the system service.
+[ "$what" = test ] && { [ -x /usr/bin/docker-registry ] || installed docker-registry || need+=(docker-registry); }
+
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "install-deps: need root to install: ${need[*]}" >&2

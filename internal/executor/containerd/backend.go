@@ -13,6 +13,25 @@
 // the OCI spec. A container has its own empty network namespace (loopback
 // only); CNI networking comes later.
 //
+// `docker://` rootfs URIs (ParseDockerURI) are pulled by containerd's
+// client with the container's image credentials (HTTPS; HTTPS without
+// certificate checks or plain HTTP for Config.InsecureRegistries) and
+// unpacked into the same snapshotter; the container's writable snapshot sits
+// on the image's top layer, and the image's Env comes before the container's.
+// Every create resolves the tag; layers are fetched and unpacked once per
+// manifest digest, and concurrent creates share one pull.
+//
+// Disk: this kernel has no XFS project quotas, so a disk limit is not a
+// quota. DiskUsage measures a container's writable layer (the snapshotter's
+// Usage: the size of the overlay upper directory), and a container with
+// ContainerSpec.DiskLimitBytes has a watcher that measures it every
+// Config.DiskCheckInterval (5 s by default) and, once it is over the limit,
+// SIGKILLs every process of it and records ErrDiskLimitExceeded
+// (Container.Exceeded). Writes between two checks are not stopped: a
+// container can overshoot by what it writes in one interval. Metrics and
+// BulkMetrics report memory toward the limit, CPU time, disk and network
+// as Garden's BulkMetrics did.
+//
 // Everything lives in one containerd namespace of our own (default
 // "diego"), and Cleanup removes what a previous run left there.
 package containerd
@@ -103,6 +122,18 @@ type Config struct {
 	IODrainTimeout time.Duration
 	// Logger receives this backend's logs (discarded if nil).
 	Logger lager.Logger
+	// InsecureRegistries are registry host[:port]s pulled from without
+	// certificate checks, or over plain HTTP (Garden's
+	// insecure_docker_registry_list).
+	InsecureRegistries []string
+	// ImagePullTimeout bounds one image pull (DefaultImagePullTimeout).
+	ImagePullTimeout time.Duration
+	// DiskCheckInterval is how often a container with a disk limit is
+	// measured (DefaultDiskCheckInterval).
+	DiskCheckInterval time.Duration
+	// CPUEntitlementPerShare is the percent of a core a CPU share entitles
+	// a container to; 0 = Garden's default, cores × 100 / memory MiB.
+	CPUEntitlementPerShare float64
 }
 
 func (c *Config) setDefaults() error {
@@ -137,6 +168,12 @@ func (c *Config) setDefaults() error {
 	if c.Logger == nil {
 		c.Logger = lager.NewLogger("executor")
 	}
+	if c.ImagePullTimeout <= 0 {
+		c.ImagePullTimeout = DefaultImagePullTimeout
+	}
+	if c.DiskCheckInterval <= 0 {
+		c.DiskCheckInterval = DefaultDiskCheckInterval
+	}
 	return nil
 }
 
@@ -151,6 +188,9 @@ type Backend struct {
 
 	mu         sync.Mutex
 	containers map[string]*Container
+
+	imgs       imageStore // docker images pulled (image.go)
+	hostShares hostShares // default CPU entitlement (metrics.go)
 }
 
 // New connects to containerd and checks that the snapshotter is there.
@@ -210,8 +250,9 @@ func (b *Backend) List(ctx context.Context) ([]string, error) {
 }
 
 // Cleanup removes everything a previous run left in b's namespace: every
-// task and container, every snapshot except the committed bases, and stale
-// FIFOs. The executor calls it once at start, before it creates containers.
+// task and container, every snapshot except the committed bases and image
+// layers, and stale FIFOs. The executor calls it once at start, before it
+// creates containers.
 func (b *Backend) Cleanup(ctx context.Context) error {
 	logger := b.logger.Session("cleanup")
 	ids, err := b.List(ctx)
@@ -227,7 +268,8 @@ func (b *Backend) Cleanup(ctx context.Context) error {
 	}
 	if err := b.removeSnapshots(ctx, func(info snapshots.Info) bool {
 		_, isBase := info.Labels[LabelBase]
-		return !(isBase && info.Kind == snapshots.KindCommitted)
+		_, isLayer := info.Labels[labelSnapshotRef] // an image's, kept by its image
+		return !((isBase || isLayer) && info.Kind == snapshots.KindCommitted)
 	}); err != nil {
 		errs = append(errs, err)
 	}

@@ -31,8 +31,14 @@ const deleteTimeout = 10 * time.Second
 type ContainerSpec struct {
 	// ID is the container handle: the instance or task guid.
 	ID string
-	// RootFS is `preloaded:<stack>`.
+	// RootFS is `preloaded:<stack>` or a `docker://` image (ParseDockerURI).
 	RootFS string
+	// ImageUsername and ImagePassword are the registry credentials of a
+	// docker RootFS (both or neither).
+	ImageUsername, ImagePassword string
+	// DiskLimitBytes is the most the container may write (its writable
+	// layer; the rootfs is not counted); 0 = none. See DiskUsage.
+	DiskLimitBytes uint64
 	// MemoryLimitBytes is the memory limit (swap included); 0 = none.
 	MemoryLimitBytes uint64
 	// MaxPids limits the number of processes and threads; 0 = none.
@@ -45,6 +51,13 @@ type ContainerSpec struct {
 	Env []string
 	// Labels are stored on the container (Garden's properties).
 	Labels map[string]string
+	// NetNSPath is a network namespace (a bind-mounted nsfs file, see
+	// package network) the container joins; empty = a fresh namespace with
+	// loopback only.
+	NetNSPath string
+	// ResolvConfPath and HostsPath, when set, are host files bind-mounted
+	// read-only at /etc/resolv.conf and /etc/hosts.
+	ResolvConfPath, HostsPath string
 }
 
 // CPUShares converts the reference's cpu_weight (1-100) into CPU shares the
@@ -62,6 +75,10 @@ type Container struct {
 	spec      *specs.Spec
 	ctr       client.Container
 	task      client.Task
+	parent    string      // the snapshot under the writable layer
+	image     ImageConfig // a docker image's configuration
+	created   time.Time
+	disk      diskWatch
 
 	mu        sync.Mutex
 	processes map[string]*Process
@@ -79,15 +96,13 @@ func (b *Backend) Create(ctx context.Context, spec ContainerSpec) (_ *Container,
 		return nil, fmt.Errorf("%w: container id is required", ErrInvalid)
 	}
 	logger := b.logger.Session("create", lager.Data{"id": spec.ID})
-	dir, err := b.cfg.Stacks.Resolve(spec.RootFS)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
-	}
 	ctx = b.nsCtx(ctx)
-	base, err := b.baseSnapshot(ctx, dir)
+	src, err := b.resolveRootFS(ctx, spec)
 	if err != nil {
 		return nil, err
 	}
+	dir, base := src.userDir, src.parent
+	spec.Env = mergeEnv(src.image.Env, spec.Env)
 	if spec.NoFile == 0 {
 		spec.NoFile = DefaultNoFile
 	}
@@ -142,8 +157,12 @@ func (b *Backend) Create(ctx context.Context, spec ContainerSpec) (_ *Container,
 		spec:      ociSpec,
 		ctr:       ctr,
 		task:      task,
+		parent:    base,
+		image:     src.image,
+		created:   time.Now(),
 		processes: map[string]*Process{},
 	}
+	c.watchDisk(spec.DiskLimitBytes)
 	b.mu.Lock()
 	b.containers[spec.ID] = c
 	b.mu.Unlock()
@@ -180,6 +199,14 @@ func (b *Backend) specOpts(spec ContainerSpec) []oci.SpecOpts {
 	}
 	if spec.CPUShares > 0 {
 		opts = append(opts, oci.WithCPUShares(spec.CPUShares))
+	}
+	if spec.NetNSPath != "" {
+		opts = append(opts, oci.WithLinuxNamespace(specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: spec.NetNSPath}))
+	}
+	for _, m := range [][2]string{{spec.ResolvConfPath, "/etc/resolv.conf"}, {spec.HostsPath, "/etc/hosts"}} {
+		if m[0] != "" {
+			opts = append(opts, oci.WithMounts([]specs.Mount{{Destination: m[1], Type: "bind", Source: m[0], Options: []string{"rbind", "ro"}}}))
+		}
 	}
 	return opts
 }
@@ -240,6 +267,9 @@ func (b *Backend) Delete(ctx context.Context, id string) error {
 	known := b.containers[id]
 	delete(b.containers, id)
 	b.mu.Unlock()
+	if known != nil {
+		known.stopDiskWatch()
+	}
 
 	ctr, err := b.client.LoadContainer(ctx, id)
 	if errdefs.IsNotFound(err) {
