@@ -10,8 +10,9 @@
 // imported once into the snapshotter as a committed base snapshot keyed by
 // its content (rootfs.Digest), and each container gets a writable snapshot on
 // top of it. Memory (swap off), pids, CPU shares and nofile limits go into
-// the OCI spec. A container has its own empty network namespace (loopback
-// only); CNI networking comes later.
+// the OCI spec. A container joins the network namespace the network
+// package prepared (ContainerSpec.NetNSPath), or gets an empty one
+// (loopback only).
 //
 // `docker://` rootfs URIs (ParseDockerURI) are pulled by containerd's
 // client with the container's image credentials (HTTPS; HTTPS without
