@@ -3,17 +3,14 @@ package db
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"code.cloudfoundry.org/lager/v3"
 	"github.com/google/btree"
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/diego-go/diego/internal/bbs/converge"
@@ -41,9 +38,9 @@ import (
 // the view is dropped and loaded again in the background, and reads go to
 // SQL meanwhile.
 //
-// Loading: the table is read once (one consistent statement) while writes
-// go on; the slots written meanwhile are read again before the view
-// starts serving.
+// Loading (view_load.go): the table is read once (one consistent
+// statement) while writes go on; the slots written meanwhile are read
+// again before the view starts serving.
 
 // viewStripes is the number of slot stripe locks.
 const viewStripes = 1 << 12
@@ -157,38 +154,25 @@ func canonicalActualLRP(lrp *models.ActualLRP) *models.ActualLRP {
 	return c
 }
 
-type viewState int
-
-const (
-	viewOff viewState = iota
-	viewLoading
-	viewLoaded
-)
+func (r *viewRow) encoded() []byte { return r.enc }
 
 type actualView struct {
-	db     *DB
-	logger lager.Logger
+	db *DB
 
 	stripes [viewStripes]sync.Mutex
 
-	mu      sync.Mutex
-	state   viewState
-	touched map[slotKey]struct{} // slots written while loading
-	rows    *btree.BTreeG[*viewRow]
-	cells   map[string]map[viewKey]*viewRow
-	loads   int // completed loads, for tests
-	stop    context.CancelFunc
-
-	// afterSelect, when set (tests), runs between the loading statement and
-	// the catch-up of the slots written meanwhile.
-	afterSelect func()
+	// The load's mu guards the fields below too.
+	viewLoad[slotKey]
+	rows  *btree.BTreeG[*viewRow]
+	cells map[string]map[viewKey]*viewRow
+	stop  context.CancelFunc
 }
 
 // newActualView returns the view of db, off: every write of actual LRP
 // rows already takes its slot's stripe and keeps a journal, so that a view
 // enabled later misses no write that commits while it loads.
 func newActualView(db *DB) *actualView {
-	return &actualView{db: db, logger: db.logger.Session("actual-lrp-view"), stop: func() {}}
+	return &actualView{db: db, viewLoad: viewLoad[slotKey]{logger: db.logger.Session("actual-lrp-view")}, stop: func() {}}
 }
 
 // EnableViews starts loading the actual LRP view and the desired LRP
@@ -235,11 +219,8 @@ func (db *DB) ViewsLoaded() bool {
 func stripeOf(k slotKey) int { return int(slotHash(k.guid, k.index) % viewStripes) }
 
 // lockSlots takes the stripes of keys in ascending order; the returned
-// function releases them. Without a view it does nothing.
+// function releases them.
 func (v *actualView) lockSlots(keys ...slotKey) func() {
-	if v == nil {
-		return func() {}
-	}
 	idx := make([]int, 0, len(keys))
 	for _, k := range keys {
 		idx = append(idx, stripeOf(k))
@@ -258,129 +239,52 @@ func (v *actualView) lockSlots(keys ...slotKey) func() {
 
 // startLoadLocked starts a load; v.mu is held.
 func (v *actualView) startLoadLocked(ctx context.Context) {
-	v.state = viewLoading
-	v.touched = map[slotKey]struct{}{}
 	v.rows, v.cells = nil, nil
-	go v.load(ctx)
+	v.viewLoad.startLoadLocked(ctx, v.readAll)
 }
 
-func (v *actualView) load(ctx context.Context) {
-	for attempt := 0; ; attempt++ {
-		err := v.loadOnce(ctx)
-		if err == nil {
-			return
-		}
-		v.logger.Error("load-failed", err, lager.Data{"attempt": attempt})
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(time.Second):
-		}
-	}
+// actualBuild is the actual LRP view being loaded.
+type actualBuild struct {
+	v     *actualView
+	tree  *btree.BTreeG[*viewRow]
+	cells map[string]map[viewKey]*viewRow
 }
 
-func (v *actualView) loadOnce(ctx context.Context) error {
-	start := time.Now()
-	tree := btree.NewG(32, lessViewRow)
-	cells := map[string]map[viewKey]*viewRow{}
-	if err := v.readAll(ctx, func(r *viewRow) {
-		tree.ReplaceOrInsert(r)
-		addCell(cells, r)
-	}); err != nil {
-		return err
-	}
-	if v.afterSelect != nil {
-		v.afterSelect()
-	}
-	// Slots written since the statement began are read again, each under
-	// its stripe, until none is left; then the view serves.
-	for {
-		v.mu.Lock()
-		if v.state != viewLoading {
-			v.mu.Unlock()
-			return nil
-		}
-		if len(v.touched) == 0 {
-			n := tree.Len()
-			v.rows, v.cells, v.touched = tree, cells, nil
-			v.state = viewLoaded
-			v.loads++
-			v.mu.Unlock()
-			v.logger.Info("loaded", lager.Data{"rows": n, "duration": time.Since(start).String()})
-			return nil
-		}
-		keys := make([]slotKey, 0, len(v.touched))
-		for k := range v.touched {
-			keys = append(keys, k)
-		}
-		clear(v.touched)
-		v.mu.Unlock()
-		for _, k := range keys {
-			if err := v.reloadSlotInto(ctx, tree, cells, k); err != nil {
-				return err
-			}
-		}
-	}
+func (b *actualBuild) reread(ctx context.Context, k slotKey) error {
+	return b.v.reloadSlotInto(ctx, b.tree, b.cells, k)
 }
 
-// loadChunkRows is the number of rows decoded together while loading.
-const loadChunkRows = 2048
+func (b *actualBuild) installLocked() int {
+	b.v.rows, b.v.cells = b.tree, b.cells
+	return b.tree.Len()
+}
 
 // readAll reads the whole table in one statement, decoding and encoding
-// chunks of rows on every core, and hands the rows to add in table order.
-// Undecodable rows are deleted and left out.
-func (v *actualView) readAll(ctx context.Context, add func(*viewRow)) error {
+// chunks of rows on every core. Undecodable rows are deleted and left out.
+func (v *actualView) readAll(ctx context.Context) (viewBuild[slotKey], error) {
 	db := v.db
 	rows, err := db.sql.QueryContext(ctx, selectActualLRPsSQL)
 	if err != nil {
-		return sqldb.Classify(err)
+		return nil, sqldb.Classify(err)
 	}
-	defer rows.Close()
-	var bad []*storedActualLRP
-	chunk := make([]*storedActualLRP, 0, loadChunkRows)
-	out := make([]*viewRow, loadChunkRows)
-	flush := func() error {
-		errs := make([]error, len(chunk))
-		parallel(len(chunk), func(i int) {
-			out[i] = nil
-			lrp, err := db.decodeActualLRP(chunk[i])
-			if err == nil {
-				out[i], err = newViewRow(lrp)
+	b := &actualBuild{v: v, tree: btree.NewG(32, lessViewRow), cells: map[string]map[viewKey]*viewRow{}}
+	bad, err := decodeRows(rows, scanStoredActualLRP,
+		func(s *storedActualLRP) (*viewRow, error) {
+			lrp, err := db.decodeActualLRP(s)
+			if err != nil {
+				return nil, err
 			}
-			errs[i] = err
+			return newViewRow(lrp)
+		},
+		func(r *viewRow) {
+			b.tree.ReplaceOrInsert(r)
+			addCell(b.cells, r)
 		})
-		for i, err := range errs {
-			switch {
-			case errors.Is(err, models.ErrDeserialize):
-				bad = append(bad, chunk[i])
-			case err != nil:
-				return err
-			default:
-				add(out[i])
-			}
-		}
-		chunk = chunk[:0]
-		return nil
-	}
-	for rows.Next() {
-		s, err := scanStoredActualLRP(rows)
-		if err != nil {
-			return sqldb.Classify(err)
-		}
-		if chunk = append(chunk, s); len(chunk) == loadChunkRows {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return sqldb.Classify(err)
-	}
-	if err := flush(); err != nil {
-		return err
+	if err != nil {
+		return nil, err
 	}
 	db.deleteUndecodable(ctx, db.sql, bad)
-	return nil
+	return b, nil
 }
 
 // reloadSlotInto reads one slot from SQL under its stripe into tree.
@@ -556,9 +460,6 @@ func (v *actualView) applyLocked(changes []ActualLRPChange) error {
 // snapshot returns an immutable copy of the rows (copy on write), or nil
 // when the view does not serve.
 func (v *actualView) snapshot() *btree.BTreeG[*viewRow] {
-	if v == nil {
-		return nil
-	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.state != viewLoaded {
@@ -570,9 +471,6 @@ func (v *actualView) snapshot() *btree.BTreeG[*viewRow] {
 // slot returns the rows of one slot ordered by presence; ok is false when
 // the view does not serve.
 func (v *actualView) slot(guid string, index int32) (rows []*models.ActualLRP, ok bool) {
-	if v == nil {
-		return nil, false
-	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.state != viewLoaded {
@@ -591,9 +489,6 @@ func (v *actualView) slot(guid string, index int32) (rows []*models.ActualLRP, o
 // cellRows returns the rows whose cell is one of cells, in key order; ok is
 // false when the view does not serve.
 func (v *actualView) cellRows(cells ...string) (rows []*viewRow, ok bool) {
-	if v == nil {
-		return nil, false
-	}
 	v.mu.Lock()
 	if v.state != viewLoaded {
 		v.mu.Unlock()
@@ -676,28 +571,6 @@ func viewModels(rows []*viewRow) []*models.ActualLRP {
 	return out
 }
 
-// viewChunkBytes is the size of the pieces a view list hands to its sink.
-const viewChunkBytes = 256 << 10
-
-// sendEncoded hands rows to sink as elements of field, in pieces.
-func sendEncoded(rows []*viewRow, field protowire.Number, sink Sink) error {
-	var buf []byte
-	for _, r := range rows {
-		buf = protowire.AppendTag(buf, field, protowire.BytesType)
-		buf = protowire.AppendBytes(buf, r.enc)
-		if len(buf) >= viewChunkBytes {
-			if err := sink(buf); err != nil {
-				return err
-			}
-			buf = nil
-		}
-	}
-	if len(buf) > 0 {
-		return sink(buf)
-	}
-	return nil
-}
-
 // slimActual is loadSlimActual from the view: every row, or the rows of
 // guids when guids is not nil; ok is false when the view does not serve.
 func (v *actualView) slimActual(guids []string) ([]converge.ActualRow, bool) {
@@ -732,9 +605,6 @@ func (v *actualView) slimActual(guids []string) ([]converge.ActualRow, bool) {
 // actualDrift is readActualDrift from the view; false when the view does
 // not serve.
 func (v *actualView) actualDrift(rows []*converge.ActualRow) bool {
-	if v == nil {
-		return false
-	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.state != viewLoaded {

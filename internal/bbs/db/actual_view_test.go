@@ -15,83 +15,13 @@ import (
 	"github.com/diego-go/diego/internal/sqldb"
 	"github.com/diego-go/diego/internal/sqldb/sqltest"
 	"google.golang.org/protobuf/encoding/protowire"
-	"google.golang.org/protobuf/proto"
 )
 
-// viewPair is one database seen through two stores: viewed serves reads
-// from the actual LRP view, plain reads SQL only.
-type viewPair struct {
-	t      *testing.T
-	ctx    context.Context
-	viewed *DB
-	plain  *DB
-}
-
-func newViewPair(t *testing.T, cfg sqldb.Config) *viewPair {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	t.Cleanup(cancel)
-	viewed := openActualLRPTestDBAt(t, cfg, time.Now)
-	var n int
-	var mu sync.Mutex
-	viewed.newGUID = func() (string, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		n++
-		return fmt.Sprintf("epoch-%d", n), nil
-	}
-	plain := New(Deps{SQL: viewed.sql, Cryptor: viewed.crypt})
-	return &viewPair{t: t, ctx: ctx, viewed: viewed, plain: plain}
-}
-
-// enable turns the view on and waits until it serves.
-func (p *viewPair) enable() {
-	p.t.Helper()
-	p.viewed.EnableViews(p.ctx)
-	p.t.Cleanup(p.viewed.StopViews)
-	deadline := time.Now().Add(30 * time.Second)
-	for !p.viewed.ViewsLoaded() {
-		if time.Now().After(deadline) {
-			p.t.Fatal("the view did not load within 30s")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-func sortLRPs(lrps []*models.ActualLRP) []*models.ActualLRP {
-	lrps = slices.Clone(lrps)
-	slices.SortFunc(lrps, func(a, b *models.ActualLRP) int {
-		ka, kb := a.GetActualLrpKey(), b.GetActualLrpKey()
-		return compareViewKeys(viewKey{ka.GetProcessGuid(), ka.GetIndex(), int32(a.GetPresence())},
-			viewKey{kb.GetProcessGuid(), kb.GetIndex(), int32(b.GetPresence())})
-	})
-	return lrps
-}
-
-func sameLRPs(t *testing.T, what string, got, want []*models.ActualLRP) {
-	t.Helper()
-	got, want = sortLRPs(got), sortLRPs(want)
-	if len(got) != len(want) {
-		t.Fatalf("%s: the view has %d rows, SQL %d", what, len(got), len(want))
-	}
-	for i := range got {
-		g, w := proto.CloneOf(got[i]), proto.CloneOf(want[i])
-		models.FillNonNullable(g)
-		models.FillNonNullable(w)
-		if !proto.Equal(g, w) {
-			t.Fatalf("%s: row %d differs:\nview %v\nSQL  %v", what, i, g, w)
-		}
-	}
-}
-
-// decodeList decodes an encoded list of ActualLRPsResponse elements.
-func decodeList(t *testing.T, b []byte) []*models.ActualLRP {
-	t.Helper()
-	resp := &models.ActualLRPsResponse{}
-	if err := proto.Unmarshal(b, resp); err != nil {
-		t.Fatalf("decoding the encoded list: %v", err)
-	}
-	return resp.GetActualLrps()
+// compareLRPs orders actual LRPs as the table's primary key does.
+func compareLRPs(a, b *models.ActualLRP) int {
+	ka, kb := a.GetActualLrpKey(), b.GetActualLrpKey()
+	return compareViewKeys(viewKey{ka.GetProcessGuid(), ka.GetIndex(), int32(a.GetPresence())},
+		viewKey{kb.GetProcessGuid(), kb.GetIndex(), int32(b.GetPresence())})
 }
 
 // check compares every read the view serves with SQL.
@@ -105,33 +35,34 @@ func (p *viewPair) check(cells []string, guids []string) {
 		p.t.Fatal(err)
 	}
 	got, _ := p.viewed.ActualLRPs(p.ctx, ActualLRPFilter{})
-	sameLRPs(p.t, "all", got, all)
+	sameMessages(p.t, "all", got, all, compareLRPs)
 
-	var enc []byte
-	n, err := p.viewed.EncodedActualLRPs(p.ctx, ActualLRPFilter{}, 2, func(b []byte) error { enc = append(enc, b...); return nil })
-	if err != nil || n != len(all) {
-		p.t.Fatalf("encoded list: %d rows, %v; want %d", n, err, len(all))
+	resp := &models.ActualLRPsResponse{}
+	if n := encodedList(p.t, resp, func(sink Sink) (int, error) {
+		return p.viewed.EncodedActualLRPs(p.ctx, ActualLRPFilter{}, 2, sink)
+	}); n != len(all) {
+		p.t.Fatalf("encoded list: %d rows, want %d", n, len(all))
 	}
-	sameLRPs(p.t, "encoded", decodeList(p.t, enc), all)
+	sameMessages(p.t, "encoded", resp.GetActualLrps(), all, compareLRPs)
 
 	for _, c := range cells {
 		want, _ := p.plain.ActualLRPs(p.ctx, ActualLRPFilter{CellID: c})
 		got, _ := p.viewed.ActualLRPs(p.ctx, ActualLRPFilter{CellID: c})
-		sameLRPs(p.t, "cell "+c, got, want)
+		sameMessages(p.t, "cell "+c, got, want, compareLRPs)
 	}
 	for _, g := range guids {
 		want, _ := p.plain.ActualLRPs(p.ctx, ActualLRPFilter{ProcessGUID: g, Domain: "dom"})
 		got, _ := p.viewed.ActualLRPs(p.ctx, ActualLRPFilter{ProcessGUID: g, Domain: "dom"})
-		sameLRPs(p.t, "guid "+g, got, want)
+		sameMessages(p.t, "guid "+g, got, want, compareLRPs)
 		for i := range int32(3) {
 			want, _ := p.plain.ActualLRPSlot(p.ctx, g, i)
 			got, _ := p.viewed.ActualLRPSlot(p.ctx, g, i)
-			sameLRPs(p.t, fmt.Sprintf("slot %s/%d", g, i), got, want)
+			sameMessages(p.t, fmt.Sprintf("slot %s/%d", g, i), got, want, compareLRPs)
 		}
 	}
 	want, _ := p.plain.ActualLRPsByProcessGuids(p.ctx, guids)
 	got, _ = p.viewed.ActualLRPsByProcessGuids(p.ctx, guids)
-	sameLRPs(p.t, "by guids", got, want)
+	sameMessages(p.t, "by guids", got, want, compareLRPs)
 
 	slimView, ok := p.viewed.view.slimActual(nil)
 	slimSQL, err := p.plain.loadSlimActual(p.ctx, "", nil)
@@ -186,10 +117,7 @@ func (p *viewPair) randomOp(r *rand.Rand, guids, cells []string) {
 	case 10:
 		_, err = db.UnclaimActualLRP(p.ctx, key)
 	}
-	var me *models.Error
-	if err != nil && !errors.As(err, &me) {
-		p.t.Fatalf("write: %v", err)
-	}
+	p.wrote(err)
 }
 
 func TestActualLRPViewMatchesSQL(t *testing.T) {
@@ -263,14 +191,9 @@ func TestActualLRPViewRereadsFailedTransactions(t *testing.T) {
 // readers agree with SQL at the end.
 func TestActualLRPViewLoadsUnderConcurrentWrites(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, cfg sqldb.Config) {
-		if f, _ := cfg.Flavor(); f == sqldb.SQLite {
-			t.Skip("SQLite serializes writers; the concurrency is exercised on the servers")
-		}
+		skipSQLite(t, cfg)
 		p := newViewPair(t, cfg)
-		var guids []string
-		for i := range 50 {
-			guids = append(guids, fmt.Sprintf("pg-%02d", i))
-		}
+		guids := numberedGUIDs(50)
 		cells := []string{"cell-1", "cell-2", "cell-3", "cell-4"}
 		r := rand.New(rand.NewPCG(3, 4))
 		for range 300 {

@@ -8,11 +8,9 @@ import (
 	"hash/fnv"
 	"slices"
 	"sync"
-	"time"
 
 	"code.cloudfoundry.org/lager/v3"
 	"github.com/google/btree"
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/diego-go/diego/internal/bbs/converge"
@@ -27,7 +25,7 @@ import (
 // desires, scales and deletes them), so the view does not rebuild a row
 // from the write: after every write, under the process guid's stripe, it
 // reads the row back from the database. It loads and catches up like the
-// actual LRP view (actual_view.go) and shares its enable and stop.
+// actual LRP view (view_load.go) and shares its enable and stop.
 
 const desiredStripes = 1 << 10
 
@@ -61,33 +59,33 @@ func desiredProbe(guid string) *desiredRow {
 	return &desiredRow{slim: converge.DesiredRow{ProcessGUID: guid}}
 }
 
+func (r *desiredRow) encoded() []byte { return r.enc }
+
 type desiredView struct {
 	db      *DB
-	logger  lager.Logger
 	stripes [desiredStripes]sync.Mutex
 
-	mu      sync.Mutex
-	state   viewState
-	touched map[string]struct{}
-	rows    *btree.BTreeG[*desiredRow]
-	ctx     context.Context
-
-	afterSelect func() // tests: between the loading statement and the catch-up
+	// The load's mu guards the fields below too.
+	viewLoad[string]
+	rows *btree.BTreeG[*desiredRow]
+	ctx  context.Context // of the load, for reloads
 }
 
 func newDesiredView(db *DB) *desiredView {
-	return &desiredView{db: db, logger: db.logger.Session("desired-lrp-view")}
+	return &desiredView{db: db, viewLoad: viewLoad[string]{logger: db.logger.Session("desired-lrp-view")}}
 }
 
 // desiredViewColumns are the scheduling info's columns and the metric
 // tags (for the drift checks).
 const desiredViewColumns = schedulingInfoColumns + ", metric_tags"
 
-func (s *storedDesiredLRP) desiredViewDest() []any {
-	return append(s.schedulingDest(), &s.metricTags)
+// scanDesiredViewRow scans a row of desiredViewColumns.
+func scanDesiredViewRow(r rowScanner) (*storedDesiredLRP, error) {
+	s := &storedDesiredLRP{}
+	return s, r.Scan(append(s.schedulingDest(), &s.metricTags)...)
 }
 
-// newDesiredRow decodes a row read with desiredViewDest; ErrDeserialize
+// newDesiredRow decodes a row read with scanDesiredViewRow; ErrDeserialize
 // when it cannot be read.
 func (db *DB) newDesiredRow(s *storedDesiredLRP) (*desiredRow, error) {
 	info, err := db.decodeSchedulingInfo(s)
@@ -129,114 +127,57 @@ func (r *desiredRow) info() (*models.DesiredLRPSchedulingInfo, error) {
 
 // startLoadLocked starts a load; v.mu is held.
 func (v *desiredView) startLoadLocked(ctx context.Context) {
-	v.state = viewLoading
-	v.touched = map[string]struct{}{}
 	v.rows = nil
 	v.ctx = ctx
-	go func() {
-		for attempt := 0; ; attempt++ {
-			err := v.loadOnce(ctx)
-			if err == nil {
-				return
-			}
-			v.logger.Error("load-failed", err, lager.Data{"attempt": attempt})
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(time.Second):
-			}
-		}
-	}()
+	v.viewLoad.startLoadLocked(ctx, v.readAll)
 }
 
-func (v *desiredView) loadOnce(ctx context.Context) error {
-	start := time.Now()
-	tree := btree.NewG(32, lessDesiredRow)
-	var corrupt []string
-	rows, err := v.db.sql.QueryContext(ctx, "SELECT "+desiredViewColumns+" FROM desired_lrps")
+// desiredBuild is the desired LRP view being loaded.
+type desiredBuild struct {
+	v    *desiredView
+	tree *btree.BTreeG[*desiredRow]
+}
+
+func (b *desiredBuild) reread(ctx context.Context, guid string) error {
+	unlock := b.v.lock(guid)
+	defer unlock()
+	r, err := b.v.readRow(ctx, guid)
 	if err != nil {
-		return sqldb.Classify(err)
-	}
-	chunk := make([]*storedDesiredLRP, 0, loadChunkRows)
-	out := make([]*desiredRow, loadChunkRows)
-	errs := make([]error, loadChunkRows)
-	flush := func() error {
-		parallel(len(chunk), func(i int) { out[i], errs[i] = v.db.newDesiredRow(chunk[i]) })
-		for i := range chunk {
-			switch {
-			case errors.Is(errs[i], models.ErrDeserialize):
-				corrupt = append(corrupt, chunk[i].processGuid)
-			case errs[i] != nil:
-				return errs[i]
-			default:
-				tree.ReplaceOrInsert(out[i])
-			}
-		}
-		chunk = chunk[:0]
-		return nil
-	}
-	for rows.Next() {
-		s := &storedDesiredLRP{}
-		if err := rows.Scan(s.desiredViewDest()...); err != nil {
-			_ = rows.Close()
-			return sqldb.Classify(err)
-		}
-		if chunk = append(chunk, s); len(chunk) == loadChunkRows {
-			if err := flush(); err != nil {
-				_ = rows.Close()
-				return err
-			}
-		}
-	}
-	if err := rows.Err(); err != nil {
-		_ = rows.Close()
-		return sqldb.Classify(err)
-	}
-	_ = rows.Close()
-	if err := flush(); err != nil {
 		return err
 	}
+	installDesired(b.tree, guid, r)
+	return nil
+}
+
+func (b *desiredBuild) installLocked() int {
+	b.v.rows = b.tree
+	return b.tree.Len()
+}
+
+// readAll reads the whole table in one statement, decoding chunks of rows
+// on every core. Corrupt rows are deleted and left out.
+func (v *desiredView) readAll(ctx context.Context) (viewBuild[string], error) {
+	rows, err := v.db.sql.QueryContext(ctx, "SELECT "+desiredViewColumns+" FROM desired_lrps")
+	if err != nil {
+		return nil, sqldb.Classify(err)
+	}
+	b := &desiredBuild{v: v, tree: btree.NewG(32, lessDesiredRow)}
+	bad, err := decodeRows(rows, scanDesiredViewRow, v.db.newDesiredRow,
+		func(r *desiredRow) { b.tree.ReplaceOrInsert(r) })
+	if err != nil {
+		return nil, err
+	}
+	corrupt := make([]string, len(bad))
+	for i, s := range bad {
+		corrupt[i] = s.processGuid
+	}
 	v.db.deleteCorruptDesiredLRPs(ctx, v.db.sql, corrupt)
-	if v.afterSelect != nil {
-		v.afterSelect()
-	}
-	for {
-		v.mu.Lock()
-		if v.state != viewLoading {
-			v.mu.Unlock()
-			return nil
-		}
-		if len(v.touched) == 0 {
-			n := tree.Len()
-			v.rows, v.touched, v.state = tree, nil, viewLoaded
-			v.mu.Unlock()
-			v.logger.Info("loaded", lager.Data{"rows": n, "duration": time.Since(start).String()})
-			return nil
-		}
-		guids := make([]string, 0, len(v.touched))
-		for g := range v.touched {
-			guids = append(guids, g)
-		}
-		clear(v.touched)
-		v.mu.Unlock()
-		for _, g := range guids {
-			unlock := v.lock(g)
-			r, err := v.readRow(ctx, g)
-			if err == nil {
-				installDesired(tree, g, r)
-			}
-			unlock()
-			if err != nil {
-				return err
-			}
-		}
-	}
+	return b, nil
 }
 
 // readRow reads one desired LRP; nil when it is gone or cannot be read.
 func (v *desiredView) readRow(ctx context.Context, guid string) (*desiredRow, error) {
-	s := &storedDesiredLRP{}
-	err := v.db.sql.QueryRowContext(ctx, "SELECT "+desiredViewColumns+" FROM desired_lrps WHERE process_guid = ?", guid).Scan(s.desiredViewDest()...)
+	s, err := scanDesiredViewRow(v.db.sql.QueryRowContext(ctx, "SELECT "+desiredViewColumns+" FROM desired_lrps WHERE process_guid = ?", guid))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -380,24 +321,6 @@ func (v *desiredView) fillDrift(want map[string]*converge.DesiredRow) bool {
 	}
 	parallel(len(jobs), func(i int) { jobs[i].d.Drift = jobs[i].r.drift() })
 	return true
-}
-
-func sendDesiredEncoded(rows []*desiredRow, field protowire.Number, sink Sink) error {
-	var buf []byte
-	for _, r := range rows {
-		buf = protowire.AppendTag(buf, field, protowire.BytesType)
-		buf = protowire.AppendBytes(buf, r.enc)
-		if len(buf) >= viewChunkBytes {
-			if err := sink(buf); err != nil {
-				return err
-			}
-			buf = nil
-		}
-	}
-	if len(buf) > 0 {
-		return sink(buf)
-	}
-	return nil
 }
 
 func desiredInfos(rows []*desiredRow) ([]*models.DesiredLRPSchedulingInfo, error) {

@@ -2,10 +2,10 @@ package db
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -13,7 +13,6 @@ import (
 	"github.com/diego-go/diego/internal/models"
 	"github.com/diego-go/diego/internal/sqldb"
 	"github.com/diego-go/diego/internal/sqldb/sqltest"
-	"google.golang.org/protobuf/proto"
 )
 
 // randomDesiredOp desires, updates or removes a random desired LRP.
@@ -47,42 +46,11 @@ func (p *viewPair) randomDesiredOp(r *rand.Rand, guids []string) {
 	case 4:
 		_, err = db.RemoveDesiredLRP(p.ctx, g)
 	}
-	var me *models.Error
-	if err != nil && !errors.As(err, &me) {
-		p.t.Fatalf("desired write: %v", err)
-	}
+	p.wrote(err)
 }
 
-func sameInfos(t *testing.T, what string, got, want []*models.DesiredLRPSchedulingInfo) {
-	t.Helper()
-	sortInfos := func(infos []*models.DesiredLRPSchedulingInfo) {
-		slices.SortFunc(infos, func(a, b *models.DesiredLRPSchedulingInfo) int {
-			return compareStrings(a.GetDesiredLrpKey().GetProcessGuid(), b.GetDesiredLrpKey().GetProcessGuid())
-		})
-	}
-	sortInfos(got)
-	sortInfos(want)
-	if len(got) != len(want) {
-		t.Fatalf("%s: the view has %d scheduling infos, SQL %d", what, len(got), len(want))
-	}
-	for i := range got {
-		g, w := proto.CloneOf(got[i]), proto.CloneOf(want[i])
-		models.FillNonNullable(g)
-		models.FillNonNullable(w)
-		if !proto.Equal(g, w) {
-			t.Fatalf("%s: %d differs:\nview %v\nSQL  %v", what, i, g, w)
-		}
-	}
-}
-
-func compareStrings(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
+func compareInfos(a, b *models.DesiredLRPSchedulingInfo) int {
+	return strings.Compare(a.GetDesiredLrpKey().GetProcessGuid(), b.GetDesiredLrpKey().GetProcessGuid())
 }
 
 // checkDesired compares every desired read the view serves with SQL.
@@ -100,17 +68,14 @@ func (p *viewPair) checkDesired(guids []string) {
 		if err != nil {
 			p.t.Fatal(err)
 		}
-		sameInfos(p.t, fmt.Sprintf("filter %+v", f), got, want)
-		var enc []byte
-		n, err := p.viewed.EncodedSchedulingInfos(p.ctx, f, 2, func(b []byte) error { enc = append(enc, b...); return nil })
-		if err != nil || n != len(want) {
-			p.t.Fatalf("encoded scheduling infos: %d, %v; want %d", n, err, len(want))
-		}
+		sameMessages(p.t, fmt.Sprintf("filter %+v", f), got, want, compareInfos)
 		resp := &models.DesiredLRPSchedulingInfosResponse{}
-		if err := proto.Unmarshal(enc, resp); err != nil {
-			p.t.Fatal(err)
+		if n := encodedList(p.t, resp, func(sink Sink) (int, error) {
+			return p.viewed.EncodedSchedulingInfos(p.ctx, f, 2, sink)
+		}); n != len(want) {
+			p.t.Fatalf("encoded scheduling infos: %d, want %d", n, len(want))
 		}
-		sameInfos(p.t, fmt.Sprintf("encoded, filter %+v", f), resp.GetDesiredLrpSchedulingInfos(), want)
+		sameMessages(p.t, fmt.Sprintf("encoded, filter %+v", f), resp.GetDesiredLrpSchedulingInfos(), want, compareInfos)
 	}
 
 	slimView, ok := p.viewed.dview.slim(nil)
@@ -118,7 +83,7 @@ func (p *viewPair) checkDesired(guids []string) {
 	if !ok || err != nil || len(slimView) != len(slimSQL) {
 		p.t.Fatalf("slim desired: view %d (%v), SQL %d (%v)", len(slimView), ok, len(slimSQL), err)
 	}
-	slices.SortFunc(slimSQL, func(a, b converge.DesiredRow) int { return compareStrings(a.ProcessGUID, b.ProcessGUID) })
+	slices.SortFunc(slimSQL, func(a, b converge.DesiredRow) int { return strings.Compare(a.ProcessGUID, b.ProcessGUID) })
 	for i := range slimSQL {
 		if slimView[i].ProcessGUID != slimSQL[i].ProcessGUID || slimView[i].Domain != slimSQL[i].Domain ||
 			slimView[i].Instances != slimSQL[i].Instances || slimView[i].Tag != slimSQL[i].Tag {
@@ -166,14 +131,9 @@ func TestDesiredLRPViewMatchesSQL(t *testing.T) {
 
 func TestDesiredLRPViewLoadsUnderConcurrentWrites(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, cfg sqldb.Config) {
-		if f, _ := cfg.Flavor(); f == sqldb.SQLite {
-			t.Skip("SQLite serializes writers; the concurrency is exercised on the servers")
-		}
+		skipSQLite(t, cfg)
 		p := newViewPair(t, cfg)
-		var guids []string
-		for i := range 30 {
-			guids = append(guids, fmt.Sprintf("pg-%02d", i))
-		}
+		guids := numberedGUIDs(30)
 		r := rand.New(rand.NewPCG(8, 9))
 		for range 60 {
 			p.randomDesiredOp(r, guids)

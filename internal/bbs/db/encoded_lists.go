@@ -197,7 +197,7 @@ func (db *DB) EncodedActualLRPs(ctx context.Context, f ActualLRPFilter, field pr
 // a response (2 in DesiredLRPSchedulingInfosResponse).
 func (db *DB) EncodedSchedulingInfos(ctx context.Context, filter DesiredLRPFilter, field protowire.Number, sink Sink) (int, error) {
 	if rows, ok := db.dview.selected(DesiredLRPFilter{Domain: filter.Domain, ProcessGuids: filter.ProcessGuids}); ok {
-		return len(rows), sendDesiredEncoded(rows, field, sink)
+		return len(rows), sendEncoded(rows, field, sink)
 	}
 	where, args := desiredWhere(filter, true, false)
 	rows, err := db.sql.QueryContext(ctx, "SELECT "+schedulingInfoColumns+" FROM desired_lrps"+where, args...)
