@@ -4,22 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"code.cloudfoundry.org/lager/v3"
-	"github.com/containerd/containerd/api/services/tasks/v1"
 	"github.com/containerd/containerd/v2/core/snapshots"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 
 	"github.com/diego-go/diego/internal/executor/containerd"
 	"github.com/diego-go/diego/internal/executor/containerdtest"
-	"github.com/diego-go/diego/internal/executor/rootfs"
 )
 
 const stack = "preloaded:busybox"
@@ -34,26 +29,8 @@ type env struct {
 // stack.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	d := containerdtest.Start(t)
-	dir := t.TempDir()
-	rootDir := dir + "/rootfs"
-	if err := rootfs.BuildBusybox(rootDir, ""); err != nil {
-		t.Fatal(err)
-	}
-	cfg := containerd.Config{
-		Address:      d.Address,
-		Namespace:    "diego-test",
-		Snapshotter:  d.Snapshotter,
-		CgroupParent: d.CgroupParent,
-		RuncRoot:     d.RuncRoot,
-		StateDir:     dir + "/state",
-		Stacks:       rootfs.Stacks{"busybox": rootDir},
-	}
-	if testing.Verbose() {
-		cfg.Logger = lager.NewLogger("test")
-		cfg.Logger.RegisterSink(lager.NewWriterSink(os.Stderr, lager.INFO))
-	}
-	return &env{daemon: d, cfg: cfg, b: newBackend(t, cfg)}
+	e := containerdtest.NewBackend(t, "diego-test", nil)
+	return &env{daemon: e.Daemon, cfg: e.Config, b: e.Backend}
 }
 
 func newBackend(t *testing.T, cfg containerd.Config) *containerd.Backend {
@@ -348,32 +325,5 @@ func TestCleanupRemovesLeftoversOfAPreviousRun(t *testing.T) {
 // other than the committed base, and that no cgroup or FIFO is left.
 func (e *env) assertEmpty(t *testing.T) {
 	t.Helper()
-	ctx := namespaces.WithNamespace(testCtx(t), e.cfg.Namespace)
-	c := e.b.Client()
-	if ctrs, err := c.Containers(ctx); err != nil || len(ctrs) != 0 {
-		t.Errorf("containers left: %d, %v", len(ctrs), err)
-	}
-	if resp, err := c.TaskService().List(ctx, &tasks.ListTasksRequest{}); err != nil || len(resp.Tasks) != 0 {
-		t.Errorf("tasks left: %v, %v", resp, err)
-	}
-	var snaps []string
-	err := c.SnapshotService(e.cfg.Snapshotter).Walk(ctx, func(_ context.Context, info snapshots.Info) error {
-		if _, base := info.Labels[containerd.LabelBase]; !base || info.Kind != snapshots.KindCommitted {
-			snaps = append(snaps, info.Name)
-		}
-		return nil
-	})
-	if err != nil || len(snaps) != 0 {
-		t.Errorf("snapshots left besides the base: %q, %v", snaps, err)
-	}
-	if children := containerdtest.CgroupChildren(e.cfg.CgroupParent); len(children) != 0 {
-		t.Errorf("cgroups left: %q", children)
-	}
-	if entries, _ := os.ReadDir(e.cfg.StateDir); len(entries) != 0 {
-		var names []string
-		for _, e := range entries {
-			names = append(names, e.Name())
-		}
-		t.Errorf("state dir not empty: %s", strings.Join(names, " "))
-	}
+	(&containerdtest.Env{Config: e.cfg, Backend: e.b}).AssertEmpty(t)
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
+	"path/filepath"
 	"sync"
 	"syscall"
 	"time"
@@ -58,6 +60,28 @@ type ContainerSpec struct {
 	// ResolvConfPath and HostsPath, when set, are host files bind-mounted
 	// read-only at /etc/resolv.conf and /etc/hosts.
 	ResolvConfPath, HostsPath string
+	// BindMounts are host files or directories mounted into the container
+	// (the health check binary's directory, ...); each source must exist.
+	BindMounts []BindMount
+}
+
+// BindMount is a host path mounted at Destination in the container.
+type BindMount struct {
+	Source, Destination string
+	ReadOnly            bool
+}
+
+func (m BindMount) validate() error {
+	if !path.IsAbs(m.Destination) || path.Clean(m.Destination) == "/" {
+		return fmt.Errorf("%w: bind mount destination %q must be an absolute path below /", ErrInvalid, m.Destination)
+	}
+	if !filepath.IsAbs(m.Source) {
+		return fmt.Errorf("%w: bind mount source %q must be an absolute path", ErrInvalid, m.Source)
+	}
+	if _, err := os.Stat(m.Source); err != nil {
+		return fmt.Errorf("%w: bind mount source: %v", ErrInvalid, err)
+	}
+	return nil
 }
 
 // CPUShares converts the reference's cpu_weight (1-100) into CPU shares the
@@ -94,6 +118,11 @@ func (c *Container) ID() string { return c.id }
 func (b *Backend) Create(ctx context.Context, spec ContainerSpec) (_ *Container, err error) {
 	if spec.ID == "" {
 		return nil, fmt.Errorf("%w: container id is required", ErrInvalid)
+	}
+	for _, m := range spec.BindMounts {
+		if err := m.validate(); err != nil {
+			return nil, err
+		}
 	}
 	logger := b.logger.Session("create", lager.Data{"id": spec.ID})
 	ctx = b.nsCtx(ctx)
@@ -207,6 +236,13 @@ func (b *Backend) specOpts(spec ContainerSpec) []oci.SpecOpts {
 		if m[0] != "" {
 			opts = append(opts, oci.WithMounts([]specs.Mount{{Destination: m[1], Type: "bind", Source: m[0], Options: []string{"rbind", "ro"}}}))
 		}
+	}
+	for _, m := range spec.BindMounts {
+		mode := "rw"
+		if m.ReadOnly {
+			mode = "ro"
+		}
+		opts = append(opts, oci.WithMounts([]specs.Mount{{Destination: path.Clean(m.Destination), Type: "bind", Source: m.Source, Options: []string{"rbind", mode}}}))
 	}
 	return opts
 }

@@ -3,117 +3,36 @@ package network
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"code.cloudfoundry.org/lager/v3"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+
+	"github.com/diego-go/diego/internal/executor/network/nettest"
 )
 
-// envRequire set to 1 turns missing root, CNI plugins or iptables into a
-// failure (the same switch as containerdtest's).
-const envRequire = "DIEGO_TEST_REQUIRE_CONTAINERD"
-
-// requireHostNetworking skips t (or fails it under envRequire=1) unless it
-// runs as root with the CNI plugins, iptables and nsenter.
+// requireHostNetworking skips t (or fails it under
+// DIEGO_TEST_REQUIRE_CONTAINERD=1) unless this machine can run the tests.
 func requireHostNetworking(t *testing.T) {
 	t.Helper()
-	why := ""
-	switch {
-	case os.Geteuid() != 0:
-		why = "network tests need root"
-	default:
-		for _, p := range requiredPlugins {
-			if _, err := findPlugin(DefaultPluginDirs, p); err != nil {
-				why = err.Error()
-			}
-		}
-		for _, bin := range []string{"iptables", "nsenter", "busybox"} {
-			if _, err := exec.LookPath(bin); err != nil {
-				why = bin + " is not installed (run scripts/install-deps.sh test)"
-			}
-		}
-	}
-	if why == "" {
-		return
-	}
-	if os.Getenv(envRequire) == "1" {
-		t.Fatalf("network: required (%s=1) but %s", envRequire, why)
-	}
-	t.Skipf("network: skipping: %s", why)
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-func randomInt(n int64) int {
-	v, _ := rand.Int(rand.Reader, big.NewInt(n))
-	return int(v.Int64())
+	nettest.RequireHostNetworking(t, DefaultPluginDirs)
 }
 
 var (
-	subnetsMu sync.Mutex
-	subnets   = map[string]bool{}
+	randomHex  = nettest.RandomHex
+	randomInt  = nettest.RandomInt
+	freeSubnet = func(t *testing.T) *net.IPNet { return nettest.FreeSubnet(t) }
 )
-
-// freeSubnet picks a random 10.x.y.0/24 that no route or address of this
-// machine (nor another test of this process) overlaps.
-func freeSubnet(t *testing.T) *net.IPNet {
-	t.Helper()
-	subnetsMu.Lock()
-	defer subnetsMu.Unlock()
-	for range 100 {
-		_, cand, _ := net.ParseCIDR(fmt.Sprintf("10.%d.%d.0/24", 100+randomInt(100), randomInt(256)))
-		if subnets[cand.String()] || overlapsHost(t, cand) {
-			continue
-		}
-		subnets[cand.String()] = true
-		return cand
-	}
-	t.Fatal("no free 10.x.y.0/24 subnet")
-	return nil
-}
-
-func overlapsHost(t *testing.T, n *net.IPNet) bool {
-	routes, err := netlink.RouteList(nil, netlink.FAMILY_V4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range routes {
-		if r.Dst == nil {
-			continue
-		}
-		if ones, _ := r.Dst.Mask.Size(); ones > 0 && (r.Dst.Contains(n.IP) || n.Contains(r.Dst.IP)) {
-			return true
-		}
-	}
-	addrs, err := netlink.AddrList(nil, netlink.FAMILY_V4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range addrs {
-		if n.Contains(a.IP) {
-			return true
-		}
-	}
-	return false
-}
 
 func nthIP(n *net.IPNet, i int) net.IP {
 	ip := make(net.IP, 4)
@@ -194,28 +113,12 @@ func iptablesDump(t *testing.T, table string) string {
 // rules, IPAM allocations and host ports.
 func assertContainersGone(t *testing.T, m *Manager) {
 	t.Helper()
-	for _, dir := range []string{m.netnsDir, m.recordsDir, m.filesDir} {
-		if entries, _ := os.ReadDir(dir); len(entries) > 0 {
-			t.Errorf("%s still holds %d entries (%s...)", dir, len(entries), entries[0].Name())
-		}
-	}
-	if br, err := netlink.LinkByName(m.cfg.BridgeName); err == nil {
-		links, err := netlink.LinkList()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, l := range links {
-			if l.Attrs().MasterIndex == br.Attrs().Index {
-				t.Errorf("veth %s is still on bridge %s", l.Attrs().Name, m.cfg.BridgeName)
-			}
-		}
-	}
-	chains, err := m.fw.containerChains()
+	left, err := m.Leftovers()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(chains) > 0 {
-		t.Errorf("container chains left: %v", chains)
+	for _, l := range left {
+		t.Errorf("left: %s", l)
 	}
 	if rules, err := m.fw.ipt.List(tableFilter, m.fw.egressChain()); err == nil && len(rules) != 2 {
 		t.Errorf("egress dispatch chain holds more than its REJECT: %q", rules)
@@ -225,15 +128,6 @@ func assertContainersGone(t *testing.T, m *Manager) {
 		if strings.Contains(line, m.cfg.networkName()) || strings.Contains(line, subnetPrefix) {
 			t.Errorf("nat rule of a container left: %s", line)
 		}
-	}
-	ipam, _ := os.ReadDir(filepath.Join(m.ipamDir, m.cfg.networkName()))
-	for _, e := range ipam {
-		if net.ParseIP(e.Name()) != nil {
-			t.Errorf("IPAM allocation left: %s", e.Name())
-		}
-	}
-	if n := m.ports.inUse(); n != 0 {
-		t.Errorf("%d host ports still in use", n)
 	}
 }
 

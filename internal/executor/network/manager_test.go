@@ -164,6 +164,11 @@ func TestTwoCellsOnOneMachine(t *testing.T) {
 		if want := c.name + " " + r.ContainerIP + ":8080"; err != nil || got != want {
 			t.Errorf("%s host port: %q, %v; want %q", c.name, got, err, want)
 		}
+		// The container reaches itself, on its own address (through lo).
+		got, err = dialFrom(r.NetNSPath, r.ContainerIP+":8080")
+		if want := c.name + " " + r.ContainerIP + ":8080"; err != nil || got != want {
+			t.Errorf("%s from itself: %q, %v; want %q", c.name, got, err, want)
+		}
 	}
 	// Tearing down one cell's container leaves the other's alone.
 	if err := a.Teardown(ctx, "same-id"); err != nil {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -30,6 +31,12 @@ func createNetNS(path string) error {
 			errc <- fmt.Errorf("unshare: %w", err)
 			return
 		}
+		// Loopback up: a container reaches itself (its own address too, as
+		// its health checks do) through lo.
+		if err := loopbackUp(); err != nil {
+			errc <- err
+			return
+		}
 		src := fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid())
 		if err := unix.Mount(src, path, "none", unix.MS_BIND, ""); err != nil {
 			errc <- fmt.Errorf("bind-mounting netns: %w", err)
@@ -40,6 +47,23 @@ func createNetNS(path string) error {
 	if err := <-errc; err != nil {
 		_ = os.Remove(path)
 		return err
+	}
+	return nil
+}
+
+// loopbackUp sets lo up in the namespace of the calling thread.
+func loopbackUp() error {
+	h, err := netlink.NewHandle()
+	if err != nil {
+		return fmt.Errorf("netlink in the new netns: %w", err)
+	}
+	defer h.Close()
+	lo, err := h.LinkByName("lo")
+	if err != nil {
+		return fmt.Errorf("finding lo: %w", err)
+	}
+	if err := h.LinkSetUp(lo); err != nil {
+		return fmt.Errorf("setting lo up: %w", err)
 	}
 	return nil
 }

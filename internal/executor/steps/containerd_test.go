@@ -18,7 +18,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -32,7 +31,6 @@ import (
 	"github.com/diego-go/diego/internal/executor/cache"
 	"github.com/diego-go/diego/internal/executor/containerd"
 	"github.com/diego-go/diego/internal/executor/containerdtest"
-	"github.com/diego-go/diego/internal/executor/rootfs"
 	"github.com/diego-go/diego/internal/executor/steps"
 	"github.com/diego-go/diego/internal/models"
 )
@@ -43,64 +41,16 @@ type realEnv struct {
 	b *containerd.Backend
 }
 
-var (
-	healthcheckOnce sync.Once
-	healthcheckBin  string
-	healthcheckErr  error
-)
-
-// buildHealthcheck builds cmd/healthcheck once per test binary (static).
-func buildHealthcheck(t *testing.T) string {
-	t.Helper()
-	healthcheckOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "steps-healthcheck-")
-		if err != nil {
-			healthcheckErr = err
-			return
-		}
-		healthcheckBin = filepath.Join(dir, "healthcheck")
-		cmd := exec.Command("go", "build", "-o", healthcheckBin, "github.com/diego-go/diego/cmd/healthcheck")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			healthcheckErr = fmt.Errorf("building healthcheck: %v: %s", err, out)
-		}
-	})
-	if healthcheckErr != nil {
-		t.Fatal(healthcheckErr)
-	}
-	return healthcheckBin
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if healthcheckBin != "" {
-		os.RemoveAll(filepath.Dir(healthcheckBin))
-	}
-	os.Exit(code)
-}
-
 func newRealEnv(t *testing.T) *realEnv {
 	t.Helper()
-	d := containerdtest.Start(t)
-	dir := t.TempDir()
-	root := filepath.Join(dir, "rootfs")
-	if err := rootfs.BuildBusybox(root, ""); err != nil {
-		t.Fatal(err)
-	}
-	// The healthcheck binary where the executor bind-mounts it.
-	hcDir := filepath.Join(root, filepath.Dir(steps.DefaultHealthCheckPath))
-	must(t, os.MkdirAll(hcDir, 0o755))
-	bin, err := os.ReadFile(buildHealthcheck(t))
+	bin, err := os.ReadFile(containerdtest.BuildHealthcheck(t))
 	must(t, err)
-	must(t, os.WriteFile(filepath.Join(root, steps.DefaultHealthCheckPath), bin, 0o755))
-	b, err := containerd.New(context.Background(), containerd.Config{
-		Address: d.Address, Namespace: "diego-steps-test", Snapshotter: d.Snapshotter,
-		CgroupParent: d.CgroupParent, RuncRoot: d.RuncRoot, StateDir: filepath.Join(dir, "state"),
-		Stacks: rootfs.Stacks{"busybox": root},
+	env := containerdtest.NewBackend(t, "diego-steps-test", func(_ *containerd.Config, root string) {
+		// The healthcheck binary where the executor mounts it.
+		must(t, os.MkdirAll(filepath.Join(root, filepath.Dir(steps.DefaultHealthCheckPath)), 0o755))
+		must(t, os.WriteFile(filepath.Join(root, steps.DefaultHealthCheckPath), bin, 0o755))
 	})
-	must(t, err)
-	t.Cleanup(func() { b.Close() })
-	return &realEnv{b: b}
+	return &realEnv{b: env.Backend}
 }
 
 func (e *realEnv) create(t *testing.T, spec containerd.ContainerSpec) *containerd.Container {
