@@ -3,6 +3,7 @@
 //
 //	diego-bench locket [flags]
 //	diego-bench bbs-list|bbs-writes|convergence|bbs-events [flags]
+//	diego-bench containers [flags]
 package main
 
 import (
@@ -23,6 +24,7 @@ var scenarios = map[string]func(ctx context.Context, args []string) error{
 	"bbs-writes":  runBBSWrites,
 	"convergence": runConvergence,
 	"bbs-events":  runBBSEvents,
+	"containers":  runContainers,
 }
 
 func usage() {
@@ -35,7 +37,8 @@ scenarios:
   bbs-list     bulk lists and per-cell lists of a BBS holding 200,000 actual LRPs
   bbs-writes   rep-like writes: steady rate, saturation, every cell's bulk loop
   convergence  convergence pass time, idle and under load; a vanished cell's instances
-  bbs-events   1,000 cell-filtered event subscribers and a global one under writes`)
+  bbs-events   1,000 cell-filtered event subscribers and a global one under writes
+  containers   the executor on a real cell: start latency, filling 250, overhead against ctr`)
 }
 
 func main() {

@@ -96,10 +96,35 @@ func Start(t testing.TB) *Daemon {
 		}
 		t.Skipf("containerdtest: skipping: %s", why)
 	}
-	// Not t.TempDir(): unix socket paths are limited to 108 bytes.
-	dir, err := os.MkdirTemp("", "diego-ctrd-")
+	d, err := StartDaemon()
+	if d != nil {
+		t.Cleanup(func() {
+			t.Helper()
+			if t.Failed() {
+				t.Logf("containerd log:\n%s", d.logTail())
+			}
+			for _, err := range d.Stop() {
+				t.Errorf("containerdtest: %v", err)
+			}
+		})
+	}
 	if err != nil {
 		t.Fatal(err)
+	}
+	return d
+}
+
+// StartDaemon starts a private containerd outside a test (diego-bench);
+// Stop removes it. On error the returned daemon, if not nil, must still be
+// stopped.
+func StartDaemon() (*Daemon, error) {
+	if ok, why := Available(); !ok {
+		return nil, errors.New(why)
+	}
+	// Not a test's temp dir: unix socket paths are limited to 108 bytes.
+	dir, err := os.MkdirTemp("", "diego-ctrd-")
+	if err != nil {
+		return nil, err
 	}
 	d := &Daemon{
 		Address:      filepath.Join(dir, "containerd.sock"),
@@ -111,11 +136,10 @@ func Start(t testing.TB) *Daemon {
 	}
 	_, err = os.Stat(shimRunDir)
 	d.hadRunDir = err == nil
-	t.Cleanup(func() { d.stop(t) })
 	if err := d.start(); err != nil {
-		t.Fatalf("containerdtest: %v\n%s", err, d.logTail())
+		return d, fmt.Errorf("containerdtest: %v\n%s", err, d.logTail())
 	}
-	return d
+	return d, nil
 }
 
 const configTemplate = `version = 2
@@ -219,11 +243,13 @@ func (d *Daemon) Client(t testing.TB) *client.Client {
 	return c
 }
 
-func (d *Daemon) stop(t testing.TB) {
-	t.Helper()
+// Stop removes everything d ran (tasks, containers, snapshots, shims,
+// mounts, cgroups), stops it by its pid and deletes its directory.
+func (d *Daemon) Stop() []error {
+	var errs []error
 	if d.cmd != nil && d.cmd.Process != nil {
 		if err := d.removeEverything(); err != nil {
-			t.Errorf("containerdtest: removing leftovers: %v", err)
+			errs = append(errs, fmt.Errorf("removing leftovers: %w", err))
 		}
 		_ = d.cmd.Process.Signal(syscall.SIGTERM)
 		select {
@@ -235,22 +261,20 @@ func (d *Daemon) stop(t testing.TB) {
 		d.killShims()
 	}
 	if err := unmountUnder(d.Dir); err != nil {
-		t.Errorf("containerdtest: %v", err)
-	}
-	if t.Failed() {
-		t.Logf("containerd log:\n%s", d.logTail())
+		errs = append(errs, err)
 	}
 	if err := os.RemoveAll(d.Dir); err != nil {
-		t.Errorf("containerdtest: %v", err)
+		errs = append(errs, err)
 	}
 	if err := RemoveCgroups(d.CgroupParent); err != nil {
-		t.Errorf("containerdtest: %v", err)
+		errs = append(errs, err)
 	}
 	if !d.hadRunDir {
 		// Fails harmlessly while another test's shim still uses it.
 		_ = os.Remove(filepath.Join(shimRunDir, "s"))
 		_ = os.Remove(shimRunDir)
 	}
+	return errs
 }
 
 // removeEverything kills every task and deletes every container and snapshot

@@ -6,6 +6,7 @@ package nettest
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math/big"
 	"net"
@@ -88,43 +89,57 @@ var (
 // machine (nor another test of this process) overlaps.
 func FreeSubnet(t testing.TB) *net.IPNet {
 	t.Helper()
+	n, err := PickSubnet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// PickSubnet is FreeSubnet outside a test.
+func PickSubnet() (*net.IPNet, error) {
 	subnetsMu.Lock()
 	defer subnetsMu.Unlock()
 	for range 100 {
 		_, cand, _ := net.ParseCIDR(fmt.Sprintf("10.%d.%d.0/24", 100+RandomInt(100), RandomInt(256)))
-		if subnets[cand.String()] || overlapsHost(t, cand) {
+		if subnets[cand.String()] {
 			continue
 		}
-		subnets[cand.String()] = true
-		return cand
+		overlaps, err := overlapsHost(cand)
+		if err != nil {
+			return nil, err
+		}
+		if !overlaps {
+			subnets[cand.String()] = true
+			return cand, nil
+		}
 	}
-	t.Fatal("no free 10.x.y.0/24 subnet")
-	return nil
+	return nil, errors.New("no free 10.x.y.0/24 subnet")
 }
 
-func overlapsHost(t testing.TB, n *net.IPNet) bool {
+func overlapsHost(n *net.IPNet) (bool, error) {
 	routes, err := netlink.RouteList(nil, netlink.FAMILY_V4)
 	if err != nil {
-		t.Fatal(err)
+		return false, err
 	}
 	for _, r := range routes {
 		if r.Dst == nil {
 			continue
 		}
 		if ones, _ := r.Dst.Mask.Size(); ones > 0 && (r.Dst.Contains(n.IP) || n.Contains(r.Dst.IP)) {
-			return true
+			return true, nil
 		}
 	}
 	addrs, err := netlink.AddrList(nil, netlink.FAMILY_V4)
 	if err != nil {
-		t.Fatal(err)
+		return false, err
 	}
 	for _, a := range addrs {
 		if n.Contains(a.IP) {
-			return true
+			return true, nil
 		}
 	}
-	return false
+	return false, nil
 }
 
 // Main runs the tests and then puts back what the CNI plugins change
