@@ -75,9 +75,9 @@ func TestSplitRule(t *testing.T) {
 }
 
 func TestChainNamesFitIptables(t *testing.T) {
-	f := newFirewall(nil, strings.Repeat("p", maxChainPrefix), "br")
+	f := newFirewall(nil, strings.Repeat("p", maxChainPrefix), "br", "10.0.0.0/24")
 	out, log := f.chains(strings.Repeat("x", maxIDLength))
-	for _, c := range []string{out, log, f.forwardChain(), f.egressChain(), f.inputChain()} {
+	for _, c := range []string{out, log, f.forwardChain(), f.egressChain(), f.inputChain(), f.masqChain()} {
 		if len(c) > 28 {
 			t.Errorf("chain %q is %d characters, iptables allows 28", c, len(c))
 		}
@@ -87,7 +87,7 @@ func TestChainNamesFitIptables(t *testing.T) {
 			}
 		}
 	}
-	other := newFirewall(nil, "pp", "br")
+	other := newFirewall(nil, "pp", "br", "10.0.0.0/24")
 	if other.containerChain.MatchString(out) {
 		t.Errorf("prefix pp claims %q", out)
 	}

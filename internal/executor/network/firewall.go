@@ -44,15 +44,17 @@ type firewall struct {
 	ipt    *iptables.IPTables
 	prefix string
 	bridge string
+	subnet string
 	// containerChain matches the per-container chains of this cell only.
 	containerChain *regexp.Regexp
 }
 
-func newFirewall(ipt *iptables.IPTables, prefix, bridge string) *firewall {
+func newFirewall(ipt *iptables.IPTables, prefix, bridge, subnet string) *firewall {
 	return &firewall{
 		ipt:            ipt,
 		prefix:         prefix,
 		bridge:         bridge,
+		subnet:         subnet,
 		containerChain: regexp.MustCompile(`^` + regexp.QuoteMeta(prefix) + `-[OL]-[0-9a-f]{12}$`),
 	}
 }
@@ -60,6 +62,7 @@ func newFirewall(ipt *iptables.IPTables, prefix, bridge string) *firewall {
 func (f *firewall) forwardChain() string { return f.prefix + "-FWD" }
 func (f *firewall) egressChain() string  { return f.prefix + "-EG" }
 func (f *firewall) inputChain() string   { return f.prefix + "-IN" }
+func (f *firewall) masqChain() string    { return f.prefix + "-MASQ" }
 
 // chains returns the egress and log chains of container id.
 func (f *firewall) chains(id string) (out, log string) {
@@ -110,7 +113,31 @@ func (f *firewall) install() error {
 	if err := f.ipt.InsertUnique(tableFilter, "FORWARD", 1, "-j", fwd); err != nil {
 		return err
 	}
-	return f.ipt.InsertUnique(tableFilter, "INPUT", 1, "-i", f.bridge, "-j", in)
+	if err := f.ipt.InsertUnique(tableFilter, "INPUT", 1, "-i", f.bridge, "-j", in); err != nil {
+		return err
+	}
+	return f.installMasquerade()
+}
+
+// installMasquerade masquerades what the cell's containers send off their
+// subnet (multicast excepted), with one chain for the whole cell: the
+// bridge plugin's ipMasq would add a chain and three rules per container,
+// each an iptables call under the machine-wide lock.
+func (f *firewall) installMasquerade() error {
+	masq := f.masqChain()
+	if err := f.ipt.ClearChain(tableNAT, masq); err != nil {
+		return err
+	}
+	for _, rule := range [][]string{
+		{"-d", f.subnet, "-j", "RETURN"},
+		{"-d", "224.0.0.0/4", "-j", "RETURN"},
+		{"-j", "MASQUERADE"},
+	} {
+		if err := f.ipt.Append(tableNAT, masq, rule...); err != nil {
+			return err
+		}
+	}
+	return f.ipt.AppendUnique(tableNAT, "POSTROUTING", "-s", f.subnet, "-j", masq)
 }
 
 // uninstall removes everything install created (container chains must be
@@ -123,6 +150,9 @@ func (f *firewall) uninstall() error {
 	for _, chain := range []string{f.forwardChain(), f.inputChain(), f.egressChain()} {
 		errs = append(errs, f.ipt.ClearAndDeleteChain(tableFilter, chain))
 	}
+	errs = append(errs,
+		f.ipt.DeleteIfExists(tableNAT, "POSTROUTING", "-s", f.subnet, "-j", f.masqChain()),
+		f.ipt.ClearAndDeleteChain(tableNAT, f.masqChain()))
 	return errors.Join(errs...)
 }
 

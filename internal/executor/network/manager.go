@@ -154,7 +154,7 @@ func New(ctx context.Context, cfg Config, logger lager.Logger) (*Manager, error)
 	if err != nil {
 		return nil, fmt.Errorf("iptables: %w", err)
 	}
-	m.fw = newFirewall(ipt, cfg.ChainPrefix, cfg.BridgeName)
+	m.fw = newFirewall(ipt, cfg.ChainPrefix, cfg.BridgeName, subnet.String())
 	if err := m.fw.install(); err != nil {
 		return nil, fmt.Errorf("installing the cell's iptables chains: %w", err)
 	}
@@ -181,7 +181,7 @@ func (m *Manager) networkConfig() (*libcni.NetworkConfigList, error) {
 		"bridge":           m.cfg.BridgeName,
 		"isGateway":        true,
 		"isDefaultGateway": true,
-		"ipMasq":           true,
+		"ipMasq":           false, // one rule for the cell (firewall.installMasquerade)
 		"ipam": map[string]any{
 			"type":    "host-local",
 			"ranges":  [][]map[string]string{{{"subnet": m.subnet.String()}}},
