@@ -1,6 +1,7 @@
 package network
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -45,8 +46,10 @@ type firewall struct {
 	prefix string
 	bridge string
 	subnet string
-	// containerChain matches the per-container chains of this cell only.
-	containerChain *regexp.Regexp
+	// containerChain matches the per-container chains of this cell only,
+	// hostPortChainRE their nat chains.
+	containerChain  *regexp.Regexp
+	hostPortChainRE *regexp.Regexp
 }
 
 func newFirewall(ipt *iptables.IPTables, prefix, bridge, subnet string) *firewall {
@@ -55,7 +58,8 @@ func newFirewall(ipt *iptables.IPTables, prefix, bridge, subnet string) *firewal
 		prefix:         prefix,
 		bridge:         bridge,
 		subnet:         subnet,
-		containerChain: regexp.MustCompile(`^` + regexp.QuoteMeta(prefix) + `-[OL]-[0-9a-f]{12}$`),
+		containerChain:  regexp.MustCompile(`^` + regexp.QuoteMeta(prefix) + `-[OL]-[0-9a-f]{12}$`),
+		hostPortChainRE: regexp.MustCompile(`^` + regexp.QuoteMeta(prefix) + `-N-[0-9a-f]{12}$`),
 	}
 }
 
@@ -116,7 +120,10 @@ func (f *firewall) install() error {
 	if err := f.ipt.InsertUnique(tableFilter, "INPUT", 1, "-i", f.bridge, "-j", in); err != nil {
 		return err
 	}
-	return f.installMasquerade()
+	if err := f.installMasquerade(); err != nil {
+		return err
+	}
+	return f.installHostPorts()
 }
 
 // installMasquerade masquerades what the cell's containers send off their
@@ -150,72 +157,104 @@ func (f *firewall) uninstall() error {
 	for _, chain := range []string{f.forwardChain(), f.inputChain(), f.egressChain()} {
 		errs = append(errs, f.ipt.ClearAndDeleteChain(tableFilter, chain))
 	}
+	errs = append(errs, f.uninstallHostPorts()...)
 	errs = append(errs,
 		f.ipt.DeleteIfExists(tableNAT, "POSTROUTING", "-s", f.subnet, "-j", f.masqChain()),
 		f.ipt.ClearAndDeleteChain(tableNAT, f.masqChain()))
 	return errors.Join(errs...)
 }
 
-// addContainer installs the egress chains of container id at ip and sends
-// its traffic there. rules are egressRuleSpecs' output.
-func (f *firewall) addContainer(id, ip string, rules [][]string) error {
+// addContainer installs the egress chains of container id at ip, sends
+// its traffic there, and maps its host ports on hostIP, in one
+// iptables-restore. rules are egressRuleSpecs' output.
+func (f *firewall) addContainer(id, ip, hostIP string, rules [][]string, ports []PortMapping) error {
 	out, logChain := f.chains(id)
-	logged := false
-	for _, r := range rules {
-		if r[len(r)-1] == logChain {
-			logged = true
-		}
-	}
-	if logged {
+	var b bytes.Buffer
+	b.WriteString("*filter\n")
+	if loggedRules(rules, logChain) {
 		prefix := id
 		if len(prefix) > maxLogPrefix {
 			prefix = prefix[:maxLogPrefix]
 		}
 		rate := strconv.Itoa(LogRatePerSecond)
-		logRules := [][]string{
-			{"-m", "conntrack", "--ctstate", "INVALID,NEW,UNTRACKED",
-				"-m", "limit", "--limit", rate + "/s", "--limit-burst", rate,
-				"-j", "LOG", "--log-prefix", prefix + " "},
-			{"-j", "ACCEPT"},
-		}
-		if err := f.fillChain(logChain, logRules); err != nil {
-			return err
-		}
+		fmt.Fprintf(&b, ":%s - [0:0]\n", logChain)
+		restoreLine(&b, "-A", logChain, "-m", "conntrack", "--ctstate", "INVALID,NEW,UNTRACKED",
+			"-m", "limit", "--limit", rate+"/s", "--limit-burst", rate,
+			"-j", "LOG", "--log-prefix", prefix+" ")
+		restoreLine(&b, "-A", logChain, "-j", "ACCEPT")
 	}
+	fmt.Fprintf(&b, ":%s - [0:0]\n", out)
 	chain := [][]string{
 		{"-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"},
 		{"-p", "tcp", "-m", "conntrack", "--ctstate", "INVALID", "-j", "DROP"},
 	}
 	chain = append(append(chain, rules...), rejectRule)
-	if err := f.fillChain(out, chain); err != nil {
-		return err
+	for _, r := range chain {
+		restoreLine(&b, append([]string{"-A", out}, r...)...)
 	}
-	return f.ipt.Insert(tableFilter, f.egressChain(), 1, "-s", ip+"/32", "-g", out)
+	restoreLine(&b, "-I", f.egressChain(), "1", "-s", ip+"/32", "-g", out)
+	b.WriteString("COMMIT\n")
+	if len(ports) > 0 {
+		hp := f.hostPortChain(id)
+		fmt.Fprintf(&b, "*nat\n:%s - [0:0]\n", hp)
+		for _, r := range f.hostPortRules(ip, hostIP, ports) {
+			restoreLine(&b, append([]string{"-A", hp}, r...)...)
+		}
+		restoreLine(&b, append([]string{"-A", f.dnatChain()}, f.dnatJump(id, hostIP)...)...)
+		b.WriteString("COMMIT\n")
+	}
+	return f.restore(b.Bytes())
 }
 
-func (f *firewall) fillChain(chain string, rules [][]string) error {
-	if err := f.ipt.ClearChain(tableFilter, chain); err != nil {
-		return err
-	}
+func loggedRules(rules [][]string, logChain string) bool {
 	for _, r := range rules {
-		if err := f.ipt.Append(tableFilter, chain, r...); err != nil {
-			return fmt.Errorf("adding rule %q to %s: %w", strings.Join(r, " "), chain, err)
+		if r[len(r)-1] == logChain {
+			return true
 		}
 	}
-	return nil
+	return false
 }
 
 // removeContainer removes the chains of container id and every jump to
-// them. Missing chains are fine.
-func (f *firewall) removeContainer(id string) error {
+// them; rec (nil if unknown) says what was installed, so that one
+// iptables-restore does it. Missing chains are fine: without a record, or
+// when that fails (a half-installed container), rule by rule.
+func (f *firewall) removeContainer(id, hostIP string, rec *record) error {
 	out, logChain := f.chains(id)
+	if rec != nil && rec.ContainerIP != "" && rec.Installed {
+		var b bytes.Buffer
+		b.WriteString("*filter\n")
+		restoreLine(&b, "-D", f.egressChain(), "-s", rec.ContainerIP+"/32", "-g", out)
+		fmt.Fprintf(&b, "-F %s\n-X %s\n", out, out)
+		if rec.Logged {
+			fmt.Fprintf(&b, "-F %s\n-X %s\n", logChain, logChain)
+		}
+		b.WriteString("COMMIT\n")
+		if len(rec.Ports) > 0 {
+			hp := f.hostPortChain(id)
+			b.WriteString("*nat\n")
+			restoreLine(&b, append([]string{"-D", f.dnatChain()}, f.dnatJump(id, hostIP)...)...)
+			fmt.Fprintf(&b, "-F %s\n-X %s\n", hp, hp)
+			b.WriteString("COMMIT\n")
+		}
+		if f.restore(b.Bytes()) == nil {
+			return nil
+		}
+	}
 	if err := f.deleteJumps(tableFilter, f.egressChain(), out); err != nil {
 		return err
 	}
 	if err := f.ipt.ClearAndDeleteChain(tableFilter, out); err != nil {
 		return err
 	}
-	return f.ipt.ClearAndDeleteChain(tableFilter, logChain)
+	if err := f.ipt.ClearAndDeleteChain(tableFilter, logChain); err != nil {
+		return err
+	}
+	hp := f.hostPortChain(id)
+	if err := f.deleteJumps(tableNAT, f.dnatChain(), hp); err != nil {
+		return err
+	}
+	return f.ipt.ClearAndDeleteChain(tableNAT, hp)
 }
 
 // deleteJumps deletes the rules of chain whose target is target.
@@ -274,7 +313,34 @@ func (f *firewall) sweepContainers() error {
 			return err
 		}
 	}
+	if err := f.ipt.ClearChain(tableNAT, f.dnatChain()); err != nil {
+		return err
+	}
+	nat, err := f.hostPortChains()
+	if err != nil {
+		return err
+	}
+	for _, c := range nat {
+		if err := f.ipt.ClearAndDeleteChain(tableNAT, c); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// hostPortChains lists this cell's per-container nat chains.
+func (f *firewall) hostPortChains() ([]string, error) {
+	all, err := f.ipt.ListChains(tableNAT)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, c := range all {
+		if f.hostPortChainRE.MatchString(c) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }
 
 // containerChains lists this cell's per-container chains.

@@ -39,7 +39,11 @@ func (m *Manager) Leftovers() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, c := range chains {
+	nat, err := m.fw.hostPortChains()
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range append(chains, nat...) {
 		out = append(out, "chain "+c)
 	}
 	ipam, err := os.ReadDir(filepath.Join(m.ipamDir, m.cfg.networkName()))

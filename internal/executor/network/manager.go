@@ -31,7 +31,7 @@ const ifName = "eth0"
 const iptablesWait = 30
 
 // requiredPlugins are the CNI plugins a cell's network uses.
-var requiredPlugins = []string{"bridge", "host-local", "portmap"}
+var requiredPlugins = []string{"bridge", "host-local"}
 
 // SetupRequest is what a container's network needs.
 type SetupRequest struct {
@@ -73,6 +73,10 @@ type record struct {
 	ID          string        `json:"id"`
 	ContainerIP string        `json:"container_ip,omitempty"`
 	Ports       []PortMapping `json:"ports"`
+	// Installed: the container's rules went in (one iptables-restore, all
+	// or nothing); Logged: with a LOG chain.
+	Installed bool `json:"installed,omitempty"`
+	Logged    bool `json:"logged,omitempty"`
 }
 
 func (r *record) hostPorts() []uint16 {
@@ -194,10 +198,7 @@ func (m *Manager) networkConfig() (*libcni.NetworkConfigList, error) {
 	conf := map[string]any{
 		"cniVersion": "1.0.0",
 		"name":       m.cfg.networkName(),
-		"plugins": []any{
-			bridge,
-			map[string]any{"type": "portmap", "capabilities": map[string]bool{"portMappings": true}, "snat": true},
-		},
+		"plugins":    []any{bridge},
 	}
 	b, err := json.Marshal(conf)
 	if err != nil {
@@ -209,19 +210,8 @@ func (m *Manager) networkConfig() (*libcni.NetworkConfigList, error) {
 func (m *Manager) netnsPath(id string) string  { return filepath.Join(m.netnsDir, id) }
 func (m *Manager) recordPath(id string) string { return filepath.Join(m.recordsDir, id+".json") }
 
-func (m *Manager) runtimeConf(id, netns string, ports []PortMapping) *libcni.RuntimeConf {
-	mappings := make([]map[string]any, len(ports))
-	for i, p := range ports {
-		mappings[i] = map[string]any{
-			"hostPort": p.HostPort, "containerPort": p.ContainerPort, "protocol": "tcp", "hostIP": m.cfg.HostIP,
-		}
-	}
-	return &libcni.RuntimeConf{
-		ContainerID:    id,
-		NetNS:          netns,
-		IfName:         ifName,
-		CapabilityArgs: map[string]any{"portMappings": mappings},
-	}
+func (m *Manager) runtimeConf(id, netns string) *libcni.RuntimeConf {
+	return &libcni.RuntimeConf{ContainerID: id, NetNS: netns, IfName: ifName}
 }
 
 // Setup gives container id its network: a network namespace, an address on
@@ -283,7 +273,7 @@ func (m *Manager) Setup(ctx context.Context, id string, req SetupRequest) (_ *Re
 	if err := createNetNS(nsPath); err != nil {
 		return nil, err
 	}
-	res, err := m.cniAdd(ctx, m.runtimeConf(id, nsPath, rec.Ports))
+	res, err := m.cniAdd(ctx, m.runtimeConf(id, nsPath))
 	if err != nil {
 		return nil, fmt.Errorf("CNI ADD of %s: %w", id, err)
 	}
@@ -298,8 +288,18 @@ func (m *Manager) Setup(ctx context.Context, id string, req SetupRequest) (_ *Re
 	if err := writeRecord(m.recordPath(id), rec); err != nil {
 		return nil, err
 	}
-	if err := m.fw.addContainer(id, ip, rules); err != nil {
-		return nil, fmt.Errorf("installing egress chain %s: %w", out, err)
+	if err := routeLocalnet(m.cfg.BridgeName); err != nil {
+		return nil, err
+	}
+	if err := m.fw.addContainer(id, ip, m.cfg.HostIP, rules, rec.Ports); err != nil {
+		return nil, fmt.Errorf("installing egress chain %s and host ports: %w", out, err)
+	}
+	rec = &record{ID: id, ContainerIP: ip, Ports: rec.Ports, Installed: true, Logged: loggedRules(rules, logChain)}
+	m.mu.Lock()
+	m.active[id] = rec
+	m.mu.Unlock()
+	if err := writeRecord(m.recordPath(id), rec); err != nil {
+		return nil, err
 	}
 	resolvPath, hostsPath, err := m.writeFiles(id, ip, gw)
 	if err != nil {

@@ -34,20 +34,16 @@ func (m *Manager) Teardown(ctx context.Context, id string) error {
 	hasNetNS := statErr == nil
 
 	var errs []error
-	if err := m.fw.removeContainer(id); err != nil {
+	if err := m.fw.removeContainer(id, m.cfg.HostIP, rec); err != nil {
 		errs = append(errs, fmt.Errorf("removing egress chains: %w", err))
 	}
 	delFailed := false
 	if rec != nil || hasNetNS {
-		var ports []PortMapping
-		if rec != nil {
-			ports = rec.Ports
-		}
 		netns := ""
 		if hasNetNS {
 			netns = nsPath
 		}
-		if err := m.cni.DelNetworkList(ctx, m.netConf, m.runtimeConf(id, netns, ports)); err != nil {
+		if err := m.cni.DelNetworkList(ctx, m.netConf, m.runtimeConf(id, netns)); err != nil {
 			delFailed = true
 			errs = append(errs, fmt.Errorf("CNI DEL of %s: %w", id, err))
 		}

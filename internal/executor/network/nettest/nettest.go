@@ -30,7 +30,7 @@ const BridgePrefix = "dgt"
 const ipForwardPath = "/proc/sys/net/ipv4/ip_forward"
 
 // Plugins are the CNI plugins a cell uses.
-var Plugins = []string{"bridge", "host-local", "portmap"}
+var Plugins = []string{"bridge", "host-local"}
 
 // RequireHostNetworking skips t (or fails it under EnvRequire=1) unless it
 // runs as root with the CNI plugins (in pluginDirs), iptables, nsenter and
