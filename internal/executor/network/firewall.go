@@ -54,10 +54,10 @@ type firewall struct {
 
 func newFirewall(ipt *iptables.IPTables, prefix, bridge, subnet string) *firewall {
 	return &firewall{
-		ipt:            ipt,
-		prefix:         prefix,
-		bridge:         bridge,
-		subnet:         subnet,
+		ipt:             ipt,
+		prefix:          prefix,
+		bridge:          bridge,
+		subnet:          subnet,
 		containerChain:  regexp.MustCompile(`^` + regexp.QuoteMeta(prefix) + `-[OL]-[0-9a-f]{12}$`),
 		hostPortChainRE: regexp.MustCompile(`^` + regexp.QuoteMeta(prefix) + `-N-[0-9a-f]{12}$`),
 	}
