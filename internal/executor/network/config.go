@@ -69,8 +69,8 @@ type Config struct {
 	// PortRangeStart and PortRangeEnd bound the host ports (inclusive;
 	// DefaultPortRangeStart-DefaultPortRangeEnd when both are 0).
 	PortRangeStart, PortRangeEnd uint16
-	// PluginDirs are searched for the CNI plugins bridge, host-local and
-	// portmap (DefaultPluginDirs).
+	// PluginDirs are searched for the CNI plugins bridge and host-local
+	// (DefaultPluginDirs).
 	PluginDirs []string
 	// StateDir holds the network namespaces, the per-container records and
 	// files, the IPAM allocations and the CNI cache. Required.

@@ -1,6 +1,6 @@
 // Package network gives the executor's containers their network on a cell:
 // Garden's kawasaki networker (reference §4.9, §5) rebuilt on the CNI
-// plugins (bridge, host-local, portmap) and iptables.
+// plugins (bridge, host-local) and iptables.
 //
 //	m, err := network.New(ctx, network.Config{BridgeName: "diego0", Subnet: "10.254.0.0/22",
 //		HostIP: "127.0.0.2", StateDir: dir}, logger)
@@ -15,17 +15,23 @@
 // <StateDir>/netns/<id>, which the container joins) and runs CNI ADD on the
 // cell's network: a veth to the cell's bridge, an address from the cell's
 // subnet (host-local IPAM, allocations under <StateDir>/ipam), the bridge's
-// address as default gateway, and masquerading of what it sends out (the
-// bridge plugin's ipMasq). The instance address is the container's own
+// address as default gateway; what it sends off the subnet is masqueraded
+// by one cell-wide chain (<prefix>-MASQ, not the bridge plugin's ipMasq,
+// which costs a chain per container). The instance address is the container's own
 // (Result.ContainerIP, CF_INSTANCE_INTERNAL_IP).
 //
 // Each container port gets a host port from the cell's range, first-in
-// first-out like Garden's pool, mapped by portmap on the cell's HostIP only
-// (TCP, like Garden's NetIn; the host address is CF_INSTANCE_IP). With a
-// loopback HostIP (127.0.0.1, 127.0.0.2, ...) the ports are reachable from
-// this machine only: portmap DNATs locally originated traffic to that
-// address, marks connections from 127.0.0.1 for masquerading and sets
-// route_localnet on the bridge so they can cross it. Nothing is ever mapped
+// first-out like Garden's pool, mapped on the cell's HostIP only (TCP, like
+// Garden's NetIn; the host address is CF_INSTANCE_IP) by DNAT rules with
+// the portmap plugin's semantics, written by us (restore.go) together with
+// the egress chains in one iptables-restore per container: portmap itself
+// made ~19 iptables calls per container, several of them full nat dumps,
+// under the machine-wide xtables lock. With a loopback HostIP (127.0.0.1,
+// 127.0.0.2, ...) the ports are reachable from this machine only: locally
+// originated traffic to that address is DNATed too, connections from
+// 127.0.0.0/8 (and hairpin ones from the subnet) are marked for
+// masquerading, and route_localnet is set on the bridge so they can cross
+// it. Nothing is ever mapped
 // on the machine's external interfaces unless HostIP is one of their
 // addresses.
 //

@@ -176,9 +176,9 @@ func findPlugin(dirs []string, name string) (string, error) {
 }
 
 // networkConfig is the cell's CNI network: a bridge with host-local IPAM on
-// the subnet, the bridge's address as default gateway, masquerading of
-// outgoing traffic, then portmap for the host ports (with SNAT, so that
-// connections from the host's loopback reach the container).
+// the subnet and the bridge's address as default gateway. Masquerading and
+// host ports are the firewall's (one chain per cell, one iptables-restore
+// per container).
 func (m *Manager) networkConfig() (*libcni.NetworkConfigList, error) {
 	bridge := map[string]any{
 		"type":             "bridge",
