@@ -187,9 +187,13 @@ func (b *Backend) resolveRootFS(ctx context.Context, spec ContainerSpec) (rootfs
 		}
 		return rootfsSource{parent: img.chainID, userDir: img.userDir, image: img.config}, nil
 	}
-	dir, err := b.cfg.Stacks.Resolve(spec.RootFS)
+	path, err := b.cfg.Stacks.Resolve(spec.RootFS)
 	if err != nil {
 		return rootfsSource{}, fmt.Errorf("%w: %w", ErrInvalid, err)
+	}
+	dir, err := b.stackDir(path)
+	if err != nil {
+		return rootfsSource{}, err
 	}
 	base, err := b.baseSnapshot(ctx, dir)
 	if err != nil {
