@@ -8,6 +8,7 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -281,15 +282,7 @@ func (e *Executor) ListContainers() []Container {
 		out = append(out, n.info.Copy())
 	}
 	e.mu.Unlock()
-	slices.SortFunc(out, func(a, b Container) int {
-		switch {
-		case a.Guid < b.Guid:
-			return -1
-		case a.Guid > b.Guid:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b Container) int { return strings.Compare(a.Guid, b.Guid) })
 	return out
 }
 

@@ -351,14 +351,8 @@ func (b *bench) raw(ctx context.Context, n int) (*report.Latencies, error) {
 			return nil, err
 		}
 		lat.Add(time.Since(t0))
-		if err := ctr("task", "kill", "-s", "SIGKILL", id); err != nil {
+		if err := ctr("task", "rm", "--force", id); err != nil {
 			return nil, err
-		}
-		for range 100 {
-			if ctr("task", "rm", id) == nil {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
 		}
 		if err := ctr("container", "rm", id); err != nil {
 			return nil, err

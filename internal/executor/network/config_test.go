@@ -75,7 +75,7 @@ func TestSplitRule(t *testing.T) {
 }
 
 func TestChainNamesFitIptables(t *testing.T) {
-	f := newFirewall(nil, strings.Repeat("p", maxChainPrefix), "br", "10.0.0.0/24")
+	f := newFirewall(nil, strings.Repeat("p", maxChainPrefix), "br", "10.0.0.0/24", "127.0.0.1")
 	out, log := f.chains(strings.Repeat("x", maxIDLength))
 	for _, c := range []string{out, log, f.forwardChain(), f.egressChain(), f.inputChain(), f.masqChain()} {
 		if len(c) > 28 {
@@ -87,7 +87,7 @@ func TestChainNamesFitIptables(t *testing.T) {
 			}
 		}
 	}
-	other := newFirewall(nil, "pp", "br", "10.0.0.0/24")
+	other := newFirewall(nil, "pp", "br", "10.0.0.0/24", "127.0.0.1")
 	if other.containerChain.MatchString(out) {
 		t.Errorf("prefix pp claims %q", out)
 	}

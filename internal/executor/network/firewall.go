@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -46,14 +47,23 @@ type firewall struct {
 	prefix string
 	bridge string
 	subnet string
+	hostIP string // the cell's address of the host ports
+	// restoreBin is iptables-restore.
+	restoreBin string
 	// containerChain matches the per-container chains of this cell only,
 	// hostPortChainRE their nat chains.
 	containerChain  *regexp.Regexp
 	hostPortChainRE *regexp.Regexp
 }
 
-func newFirewall(ipt *iptables.IPTables, prefix, bridge, subnet string) *firewall {
+func newFirewall(ipt *iptables.IPTables, prefix, bridge, subnet, hostIP string) *firewall {
+	restoreBin := "iptables-restore"
+	if p, err := exec.LookPath(restoreBin); err == nil {
+		restoreBin = p
+	}
 	return &firewall{
+		hostIP:          hostIP,
+		restoreBin:      restoreBin,
 		ipt:             ipt,
 		prefix:          prefix,
 		bridge:          bridge,
@@ -167,7 +177,7 @@ func (f *firewall) uninstall() error {
 // addContainer installs the egress chains of container id at ip, sends
 // its traffic there, and maps its host ports on hostIP, in one
 // iptables-restore. rules are egressRuleSpecs' output.
-func (f *firewall) addContainer(id, ip, hostIP string, rules [][]string, ports []PortMapping) error {
+func (f *firewall) addContainer(id, ip string, rules [][]string, ports []PortMapping) error {
 	out, logChain := f.chains(id)
 	var b bytes.Buffer
 	b.WriteString("*filter\n")
@@ -197,10 +207,10 @@ func (f *firewall) addContainer(id, ip, hostIP string, rules [][]string, ports [
 	if len(ports) > 0 {
 		hp := f.hostPortChain(id)
 		fmt.Fprintf(&b, "*nat\n:%s - [0:0]\n", hp)
-		for _, r := range f.hostPortRules(ip, hostIP, ports) {
+		for _, r := range f.hostPortRules(ip, ports) {
 			restoreLine(&b, append([]string{"-A", hp}, r...)...)
 		}
-		restoreLine(&b, append([]string{"-A", f.dnatChain()}, f.dnatJump(id, hostIP)...)...)
+		restoreLine(&b, append([]string{"-A", f.dnatChain()}, f.dnatJump(id)...)...)
 		b.WriteString("COMMIT\n")
 	}
 	return f.restore(b.Bytes())
@@ -219,7 +229,7 @@ func loggedRules(rules [][]string, logChain string) bool {
 // them; rec (nil if unknown) says what was installed, so that one
 // iptables-restore does it. Missing chains are fine: without a record, or
 // when that fails (a half-installed container), rule by rule.
-func (f *firewall) removeContainer(id, hostIP string, rec *record) error {
+func (f *firewall) removeContainer(id string, rec *record) error {
 	out, logChain := f.chains(id)
 	if rec != nil && rec.ContainerIP != "" && rec.Installed {
 		var b bytes.Buffer
@@ -233,7 +243,7 @@ func (f *firewall) removeContainer(id, hostIP string, rec *record) error {
 		if len(rec.Ports) > 0 {
 			hp := f.hostPortChain(id)
 			b.WriteString("*nat\n")
-			restoreLine(&b, append([]string{"-D", f.dnatChain()}, f.dnatJump(id, hostIP)...)...)
+			restoreLine(&b, append([]string{"-D", f.dnatChain()}, f.dnatJump(id)...)...)
 			fmt.Fprintf(&b, "-F %s\n-X %s\n", hp, hp)
 			b.WriteString("COMMIT\n")
 		}
@@ -359,14 +369,11 @@ func (f *firewall) containerChains() ([]string, error) {
 }
 
 // sweepPluginRules removes the nat rules and chains the bridge (ipMasq) and
-// portmap plugins left for network (and container id, unless empty): the
-// rules carry a comment naming both. It is the safety net for a CNI DEL
-// that could not run (a namespace already gone, a crash).
-func (f *firewall) sweepPluginRules(network, id string) error {
+// portmap plugins left for network: the rules carry a comment naming it.
+// This package no longer has the plugins write nat rules; Cleanup sweeps
+// those of a run that did (before the upgrade).
+func (f *firewall) sweepPluginRules(network string) error {
 	want := fmt.Sprintf(`name: "%s"`, network)
-	if id != "" {
-		want += fmt.Sprintf(` id: "%s"`, id)
-	}
 	var targets []string
 	for _, chain := range []string{"POSTROUTING", "CNI-HOSTPORT-DNAT"} {
 		err := f.deleteRules(tableNAT, chain, func(args []string) bool {

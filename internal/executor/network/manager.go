@@ -158,7 +158,7 @@ func New(ctx context.Context, cfg Config, logger lager.Logger) (*Manager, error)
 	if err != nil {
 		return nil, fmt.Errorf("iptables: %w", err)
 	}
-	m.fw = newFirewall(ipt, cfg.ChainPrefix, cfg.BridgeName, subnet.String())
+	m.fw = newFirewall(ipt, cfg.ChainPrefix, cfg.BridgeName, subnet.String(), cfg.HostIP)
 	if err := m.fw.install(); err != nil {
 		return nil, fmt.Errorf("installing the cell's iptables chains: %w", err)
 	}
@@ -288,10 +288,7 @@ func (m *Manager) Setup(ctx context.Context, id string, req SetupRequest) (_ *Re
 	if err := writeRecord(m.recordPath(id), rec); err != nil {
 		return nil, err
 	}
-	if err := routeLocalnet(m.cfg.BridgeName); err != nil {
-		return nil, err
-	}
-	if err := m.fw.addContainer(id, ip, m.cfg.HostIP, rules, rec.Ports); err != nil {
+	if err := m.fw.addContainer(id, ip, rules, rec.Ports); err != nil {
 		return nil, fmt.Errorf("installing egress chain %s and host ports: %w", out, err)
 	}
 	rec = &record{ID: id, ContainerIP: ip, Ports: rec.Ports, Installed: true, Logged: loggedRules(rules, logChain)}
@@ -317,7 +314,8 @@ func (m *Manager) Setup(ctx context.Context, id string, req SetupRequest) (_ *Re
 	}, nil
 }
 
-// cniAdd runs the CNI ADD. Until one has succeeded they run one at a time:
+// cniAdd runs the CNI ADD. Until one has succeeded (and route_localnet is
+// set on the bridge it made) they run one at a time:
 // the first creates the bridge and the plugins' shared chains, and the
 // plugins check-then-create those, so concurrent first calls would create
 // duplicate jumps.
@@ -327,7 +325,12 @@ func (m *Manager) cniAdd(ctx context.Context, rt *libcni.RuntimeConf) (types.Res
 		defer m.firstAdd.Unlock()
 	}
 	res, err := m.cni.AddNetworkList(ctx, m.netConf, rt)
-	if err == nil {
+	if err == nil && !m.warm.Load() {
+		// The first ADD made the bridge: host ports from 127.0.0.0/8 may
+		// cross it from now on.
+		if err := routeLocalnet(m.cfg.BridgeName); err != nil {
+			return res, err
+		}
 		m.warm.Store(true)
 	}
 	return res, err

@@ -71,10 +71,10 @@ func (f *firewall) uninstallHostPorts() []error {
 }
 
 // hostPortRules are the rules of container id's nat chain.
-func (f *firewall) hostPortRules(ip, hostIP string, ports []PortMapping) [][]string {
+func (f *firewall) hostPortRules(ip string, ports []PortMapping) [][]string {
 	var rules [][]string
 	for _, p := range ports {
-		match := []string{"-p", "tcp", "-d", hostIP + "/32", "--dport", strconv.Itoa(int(p.HostPort))}
+		match := []string{"-p", "tcp", "-d", f.hostIP + "/32", "--dport", strconv.Itoa(int(p.HostPort))}
 		for _, src := range []string{f.subnet, "127.0.0.0/8"} {
 			rules = append(rules, append(append([]string{}, match...), "-s", src, "-j", "MARK", "--set-xmark", hostPortMark))
 		}
@@ -83,18 +83,14 @@ func (f *firewall) hostPortRules(ip, hostIP string, ports []PortMapping) [][]str
 	return rules
 }
 
-func (f *firewall) dnatJump(id, hostIP string) []string {
-	return []string{"-d", hostIP + "/32", "-m", "comment", "--comment", id, "-j", f.hostPortChain(id)}
+func (f *firewall) dnatJump(id string) []string {
+	return []string{"-d", f.hostIP + "/32", "-m", "comment", "--comment", id, "-j", f.hostPortChain(id)}
 }
 
 // restore applies a payload with iptables-restore --noflush: every change
 // of it or none.
 func (f *firewall) restore(payload []byte) error {
-	bin := "iptables-restore"
-	if p, err := exec.LookPath("iptables-restore"); err == nil {
-		bin = p
-	}
-	cmd := exec.Command(bin, "--noflush", "--wait", strconv.Itoa(iptablesWait))
+	cmd := exec.Command(f.restoreBin, "--noflush", "--wait", strconv.Itoa(iptablesWait))
 	cmd.Stdin = bytes.NewReader(payload)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("iptables-restore: %v: %s", err, bytes.TrimSpace(out))

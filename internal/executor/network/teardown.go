@@ -34,7 +34,7 @@ func (m *Manager) Teardown(ctx context.Context, id string) error {
 	hasNetNS := statErr == nil
 
 	var errs []error
-	if err := m.fw.removeContainer(id, m.cfg.HostIP, rec); err != nil {
+	if err := m.fw.removeContainer(id, rec); err != nil {
 		errs = append(errs, fmt.Errorf("removing egress chains: %w", err))
 	}
 	delFailed := false
@@ -46,13 +46,6 @@ func (m *Manager) Teardown(ctx context.Context, id string) error {
 		if err := m.cni.DelNetworkList(ctx, m.netConf, m.runtimeConf(id, netns)); err != nil {
 			delFailed = true
 			errs = append(errs, fmt.Errorf("CNI DEL of %s: %w", id, err))
-		}
-		if !hasNetNS {
-			// Without the namespace the bridge plugin cannot find the
-			// address whose masquerading it set up.
-			if err := m.fw.sweepPluginRules(m.cfg.networkName(), id); err != nil {
-				errs = append(errs, err)
-			}
 		}
 	}
 	if err := removeNetNS(nsPath); err != nil {
@@ -105,7 +98,7 @@ func (m *Manager) Cleanup(ctx context.Context) error {
 	if err := m.fw.sweepContainers(); err != nil {
 		errs = append(errs, fmt.Errorf("removing egress chains: %w", err))
 	}
-	if err := m.fw.sweepPluginRules(m.cfg.networkName(), ""); err != nil {
+	if err := m.fw.sweepPluginRules(m.cfg.networkName()); err != nil {
 		errs = append(errs, fmt.Errorf("removing CNI plugin rules: %w", err))
 	}
 	// Whatever is left is stale: allocations and cache entries of

@@ -111,23 +111,29 @@ func (b *builder) specs(check *models.Check) (c checkSpec, ok bool) {
 	return c, true
 }
 
-// healthChecks builds the declarative health check: every check's startup
-// run in parallel, then their liveness runs, the first failure ending it.
-// Nil when no check is valid.
-func (b *builder) healthChecks(log Logger) Step {
-	var startup Parallel
-	var liveness []Step
-	for i, check := range b.info.CheckDefinition.GetChecks() {
+// checkPhases builds, for every valid check, the step of its first phase
+// (at the unhealthy monitoring interval) and the step of its second (at
+// the check's own interval), named <name>-healthcheck-<i>.
+func (b *builder) checkPhases(checks []*models.Check, first checkPhase, firstName string, second checkPhase, secondName string) (firsts Parallel, seconds []Step) {
+	for i, check := range checks {
 		spec, ok := b.specs(check)
 		if !ok {
 			continue
 		}
-		live := spec
-		spec.phase, spec.interval, spec.name = phaseStartup, b.t.cfg.UnhealthyMonitoringInterval, fmt.Sprintf("startup-healthcheck-%d", i)
-		live.phase, live.name = phaseLiveness, fmt.Sprintf("liveness-healthcheck-%d", i)
-		startup = append(startup, b.check(spec))
-		liveness = append(liveness, b.check(live))
+		next := spec
+		spec.phase, spec.interval, spec.name = first, b.t.cfg.UnhealthyMonitoringInterval, fmt.Sprintf("%s-healthcheck-%d", firstName, i)
+		next.phase, next.name = second, fmt.Sprintf("%s-healthcheck-%d", secondName, i)
+		firsts = append(firsts, b.check(spec))
+		seconds = append(seconds, b.check(next))
 	}
+	return firsts, seconds
+}
+
+// healthChecks builds the declarative health check: every check's startup
+// run in parallel, then their liveness runs, the first failure ending it.
+// Nil when no check is valid.
+func (b *builder) healthChecks(log Logger) Step {
+	startup, liveness := b.checkPhases(b.info.CheckDefinition.GetChecks(), phaseStartup, "startup", phaseLiveness, "liveness")
 	if len(startup) == 0 {
 		return nil
 	}
@@ -144,19 +150,7 @@ func (b *builder) healthChecks(log Logger) Step {
 // readinessChecks builds the readiness loop of the readiness checks, and
 // the channel of its results. Nil when no check is valid.
 func (b *builder) readinessChecks(log Logger) (Step, <-chan ReadinessState) {
-	var untilReady Parallel
-	var untilFailure []Step
-	for i, check := range b.info.CheckDefinition.GetReadinessChecks() {
-		spec, ok := b.specs(check)
-		if !ok {
-			continue
-		}
-		fail := spec
-		spec.phase, spec.interval, spec.name = phaseUntilReady, b.t.cfg.UnhealthyMonitoringInterval, fmt.Sprintf("until-ready-healthcheck-%d", i)
-		fail.phase, fail.name = phaseReadiness, fmt.Sprintf("readiness-healthcheck-%d", i)
-		untilReady = append(untilReady, b.check(spec))
-		untilFailure = append(untilFailure, b.check(fail))
-	}
+	untilReady, untilFailure := b.checkPhases(b.info.CheckDefinition.GetReadinessChecks(), phaseUntilReady, "until-ready", phaseReadiness, "readiness")
 	if len(untilReady) == 0 {
 		b.logger.Info("no-valid-readiness-checks")
 		return nil, nil
