@@ -219,7 +219,11 @@ func TestStopTerminatesWithinGracePeriodOrKills(t *testing.T) {
 
 func TestCreateAndDeleteLeaveNothingBehind(t *testing.T) {
 	e := newEnv(t)
-	ctx := testCtx(t)
+	// One budget for 20 creates and 20 deletes: generous, as other
+	// packages' containers (go test runs packages in parallel) share the
+	// two cores.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
 	const n = 20
 	var toRunning []time.Duration
 	// The first create imports the base snapshot.
